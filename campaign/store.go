@@ -1,0 +1,123 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrRunExists reports that the run for a firing was already created, by this
+// process or another: the caller lost a harmless race and does nothing.
+var ErrRunExists = errors.New("run already exists")
+
+// ErrNotFound reports that a row the caller named does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Template is an applet template: a cover image URL and the applet XML as the
+// operator stored it (possibly a whole callback message, possibly with
+// placeholders).
+type Template struct {
+	ID      int64
+	Name    string
+	ImgURL  string
+	Content string
+}
+
+// Campaign is a campaign row together with its template, as read for
+// validation and run creation.
+type Campaign struct {
+	ID       int64
+	Name     string
+	WID      string
+	Schedule string // "" for a one-shot campaign
+	StartAt  time.Time
+	EndAt    *time.Time
+	Status   Status
+	Template *Template // nil when the campaign names no template
+}
+
+// Run is one firing of a campaign and the size of its audience.
+type Run struct {
+	ID           int64
+	CampaignID   int64
+	ScheduledFor time.Time
+	Status       RunStatus
+	Total        int // deliveries created, skipped ones included
+	Skipped      int
+}
+
+// Delivery is a delivery claimed for sending: everything a worker needs to
+// build its message. WID is the campaign's w_id at claim time, so an operator
+// who updates campaigns.w_id mid-run fixes the deliveries not yet sent.
+type Delivery struct {
+	ID           int64
+	RunID        int64
+	CampaignID   int64
+	WcID         string
+	WID          string
+	Attempt      int // number of the attempt about to be made, from 1
+	ScheduledFor time.Time
+}
+
+// Result is the decision taken on a delivery after one attempt: its new
+// status and the attempt to record. A Result whose Status is DeliveryPending
+// is retried after RetryIn.
+type Result struct {
+	Delivery Delivery
+	Attempt  Attempt
+	Status   DeliveryStatus
+	RetryIn  time.Duration
+	Error    string // becomes deliveries.last_error; "" on success
+}
+
+// Outstanding tells the batch job whether anything is left to send.
+type Outstanding struct {
+	Pending int           // pending deliveries of active campaigns
+	Sending int           // deliveries claimed and not yet recorded
+	NextDue time.Duration // until the earliest pending delivery is due; 0 if due now
+}
+
+// Done reports whether no delivery of an active campaign is pending or sending.
+func (o Outstanding) Done() bool { return o.Pending == 0 && o.Sending == 0 }
+
+// RunStore is what the scheduler needs: find due campaigns, mark bad ones
+// invalid, and create runs with their deliveries.
+type RunStore interface {
+	// DueOneShots returns the active one-shot campaigns whose start_at is not
+	// after now and that have no run yet.
+	DueOneShots(ctx context.Context, now time.Time) ([]Campaign, error)
+	// MarkInvalid sets an active campaign's status to invalid with reason.
+	MarkInvalid(ctx context.Context, campaignID int64, reason string) error
+	// CreateRun creates the run of one firing and all of its deliveries in
+	// one transaction. It returns ErrRunExists when the firing already has
+	// a run.
+	CreateRun(ctx context.Context, campaignID int64, scheduledFor time.Time) (Run, error)
+}
+
+// DeliveryStore is what the dispatcher needs: claim due deliveries, record
+// what happened to them, and recover claims left by dead processes.
+type DeliveryStore interface {
+	// Template returns the template of a campaign.
+	Template(ctx context.Context, campaignID int64) (Template, error)
+	// Claim marks up to limit due deliveries of active campaigns as sending,
+	// leased for lease, skipping rows other processes hold.
+	Claim(ctx context.Context, limit int, lease time.Duration) ([]Delivery, error)
+	// Record stores attempts and results in one transaction and completes
+	// the runs (and one-shot campaigns) that have nothing left to send,
+	// returning those runs. It is idempotent: a batch recorded again after
+	// a failed commit changes nothing.
+	Record(ctx context.Context, results []Result) (completed []int64, err error)
+	// Reap returns deliveries whose lease expired (their process died while
+	// sending) to pending when retryAmbiguous, else marks them unknown, and
+	// completes any open run with nothing left to send (a run whose last
+	// results were recorded by two processes at once can miss completion).
+	Reap(ctx context.Context, retryAmbiguous bool) (int, error)
+	// Outstanding counts what is left to send.
+	Outstanding(ctx context.Context) (Outstanding, error)
+}
+
+// Store is everything broadcaster keeps in its database.
+type Store interface {
+	RunStore
+	DeliveryStore
+}

@@ -1,0 +1,5 @@
+package main
+
+import "context"
+
+func runSimulate(ctx context.Context, a *app, args []string) error { return nil }

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/db"
+	"github.com/broadcaster/broadcaster/internal/config"
+	"github.com/broadcaster/broadcaster/sender"
+)
+
+// errNoSchema says the database was never migrated.
+var errNoSchema = errors.New("the database has no broadcaster schema: run `broadcaster migrate` first")
+
+// openDB connects to the configured database.
+func (a *app) openDB(ctx context.Context) (*pgxpool.Pool, error) {
+	if err := a.cfg.RequireDatabase(); err != nil {
+		return nil, err
+	}
+	pool, err := db.Open(ctx, a.cfg.Database.URL, a.cfg.Workers.Concurrency+4)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the database at %s: %w", config.RedactURL(a.cfg.Database.URL), err)
+	}
+	a.log.Debug().Str("database", config.RedactURL(a.cfg.Database.URL)).Msg("connected to the database")
+	return pool, nil
+}
+
+// openStore connects and checks the schema is there.
+func (a *app) openStore(ctx context.Context) (*db.Store, func(), error) {
+	pool, err := a.openDB(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := db.SchemaVersion(ctx, pool)
+	if err == nil && v == 0 {
+		err = errNoSchema
+	}
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return db.NewStore(pool, owner()), pool.Close, nil
+}
+
+// owner names this process in deliveries.claimed_by.
+func owner() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	return host + ":" + strconv.Itoa(os.Getpid())
+}
+
+// newSender builds the sendApplet client from the api section.
+func (a *app) newSender() (*sender.Client, error) {
+	if err := a.cfg.RequireAPI(); err != nil {
+		return nil, err
+	}
+	return sender.New(sender.Options{
+		BaseURL:    a.cfg.API.BaseURL,
+		Token:      a.cfg.API.Token,
+		Timeout:    a.cfg.API.Timeout,
+		MaxConns:   a.cfg.Workers.Concurrency,
+		RetryCodes: a.cfg.Retry.Codes,
+	})
+}
+
+// dispatchConfig maps the configuration onto the dispatcher's settings.
+func (a *app) dispatchConfig() campaign.DispatchConfig {
+	c := a.cfg
+	return campaign.DispatchConfig{
+		Concurrency: c.Workers.Concurrency,
+		Retry: campaign.RetryPolicy{
+			MaxAttempts: c.Retry.MaxAttempts,
+			Backoff:     c.Retry.Backoff,
+			MaxBackoff:  c.Retry.MaxBackoff,
+			Ambiguous:   c.Retry.Ambiguous,
+		},
+		// SPEC §6: a delivery left sending by a dead process is reaped
+		// within api.timeout + 10s.
+		Lease:        c.API.Timeout + campaignLeaseMargin,
+		PollInterval: c.Scheduler.PollInterval,
+		Location:     c.Scheduler.Location,
+		StopTimeout:  c.API.Timeout + campaignLeaseMargin,
+	}
+}

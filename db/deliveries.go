@@ -1,0 +1,192 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/broadcaster/broadcaster/campaign"
+)
+
+// Template implements campaign.DeliveryStore.
+func (s *Store) Template(ctx context.Context, campaignID int64) (campaign.Template, error) {
+	var t campaign.Template
+	err := s.pool.QueryRow(ctx, templateSQL, campaignID).Scan(&t.ID, &t.Name, &t.ImgURL, &t.Content)
+	if err != nil {
+		return t, fmt.Errorf("template of campaign %d: %w", campaignID, notFound(err))
+	}
+	return t, nil
+}
+
+// Claim implements campaign.DeliveryStore.
+func (s *Store) Claim(ctx context.Context, limit int, lease time.Duration) ([]campaign.Delivery, error) {
+	rows, err := s.pool.Query(ctx, claimSQL, limit, s.owner, lease.Milliseconds())
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	ds, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (campaign.Delivery, error) {
+		var d campaign.Delivery
+		err := row.Scan(&d.ID, &d.RunID, &d.CampaignID, &d.WcID, &d.WID, &d.Attempt, &d.ScheduledFor)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return ds, nil
+}
+
+// Record implements campaign.DeliveryStore: every attempt and result of the
+// batch, then run completion, in one transaction of three statements.
+func (s *Store) Record(ctx context.Context, results []campaign.Result) ([]int64, error) {
+	if len(results) == 0 {
+		return nil, nil
+	}
+	a := newResultArrays(results)
+	var completed []int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, insertAttemptsSQL, a.attemptArgs()...); err != nil {
+			return fmt.Errorf("insert attempts: %w", err)
+		}
+		rows, err := tx.Query(ctx, updateDeliveriesSQL, a.deliveryArgs()...)
+		if err != nil {
+			return fmt.Errorf("update deliveries: %w", err)
+		}
+		runs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return fmt.Errorf("update deliveries: %w", err)
+		}
+		completed, err = completeRuns(ctx, tx, distinct(runs))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record results: %w", err)
+	}
+	return completed, nil
+}
+
+// Reap implements campaign.DeliveryStore.
+func (s *Store) Reap(ctx context.Context, retryAmbiguous bool) (int, error) {
+	var reaped int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, reapSQL, retryAmbiguous)
+		if err != nil {
+			return err
+		}
+		reaped = int(tag.RowsAffected())
+		_, err = completeRuns(ctx, tx, nil)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reap expired leases: %w", err)
+	}
+	return reaped, nil
+}
+
+// Outstanding implements campaign.DeliveryStore.
+func (s *Store) Outstanding(ctx context.Context) (campaign.Outstanding, error) {
+	var (
+		o      campaign.Outstanding
+		nextMS int64
+	)
+	if err := s.pool.QueryRow(ctx, outstandingSQL).Scan(&o.Pending, &o.Sending, &nextMS); err != nil {
+		return o, fmt.Errorf("count outstanding deliveries: %w", err)
+	}
+	o.NextDue = time.Duration(nextMS) * time.Millisecond
+	return o, nil
+}
+
+// resultArrays holds a batch of results as parallel columns, the shape that
+// unnest() turns back into rows: one round trip for the whole batch.
+type resultArrays struct {
+	id, retryMS                    []int64
+	attempt, durationMS            []int32
+	httpStatus, msgType            []*int32
+	wID, status, outcome           []string
+	code, errText, response        []*string
+	startedAt                      []time.Time
+	sentAt                         []*time.Time
+	msgIDs, newMsgIDs, createTimes []*int64
+}
+
+func newResultArrays(results []campaign.Result) *resultArrays {
+	a := &resultArrays{}
+	for _, r := range results {
+		at := r.Attempt
+		a.id = append(a.id, r.Delivery.ID)
+		a.attempt = append(a.attempt, int32(r.Delivery.Attempt))
+		a.wID = append(a.wID, r.Delivery.WID)
+		a.startedAt = append(a.startedAt, at.StartedAt)
+		a.durationMS = append(a.durationMS, int32(at.Duration.Milliseconds()))
+		a.httpStatus = append(a.httpStatus, nonZero32(at.HTTPStatus))
+		a.code = append(a.code, nonEmpty(at.Code))
+		a.outcome = append(a.outcome, at.Outcome.String())
+		a.errText = append(a.errText, nonEmpty(clean(at.Error)))
+		a.response = append(a.response, nonEmpty(clean(at.Response)))
+		a.status = append(a.status, string(r.Status))
+		a.retryMS = append(a.retryMS, r.RetryIn.Milliseconds())
+		var sentAt *time.Time
+		var msgID, newMsgID, createTime *int64
+		var msgType *int32
+		if r.Status == campaign.DeliverySent {
+			t := at.StartedAt.Add(at.Duration)
+			sentAt = &t
+			if rc := at.Receipt; rc != nil {
+				msgID, newMsgID, createTime = &rc.MsgID, &rc.NewMsgID, &rc.CreateTime
+				mt := int32(rc.MsgType)
+				msgType = &mt
+			}
+		}
+		a.sentAt = append(a.sentAt, sentAt)
+		a.msgIDs = append(a.msgIDs, msgID)
+		a.newMsgIDs = append(a.newMsgIDs, newMsgID)
+		a.createTimes = append(a.createTimes, createTime)
+		a.msgType = append(a.msgType, msgType)
+	}
+	return a
+}
+
+func (a *resultArrays) attemptArgs() []any {
+	return []any{a.id, a.attempt, a.wID, a.startedAt, a.durationMS,
+		a.httpStatus, a.code, a.outcome, a.errText, a.response}
+}
+
+func (a *resultArrays) deliveryArgs() []any {
+	return []any{a.id, a.attempt, a.status, a.code, a.errText, a.msgIDs,
+		a.newMsgIDs, a.createTimes, a.msgType, a.sentAt, a.retryMS, a.wID}
+}
+
+func nonZero32(v int) *int32 {
+	if v == 0 {
+		return nil
+	}
+	n := int32(v)
+	return &n
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// clean makes s storable in a PostgreSQL text column, which rejects NUL
+// bytes and invalid UTF-8 that an API answer may well contain.
+func clean(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+func distinct(ids []int64) []int64 {
+	seen := make(map[int64]bool, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,0 +1,209 @@
+package db_test
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/broadcaster/broadcaster/campaign"
+)
+
+func TestClaimTakesDueDeliveriesOfActiveCampaignsOnce(t *testing.T) {
+	f := newFixture(t)
+	var want []string
+	for i := range 50 {
+		want = append(want, "r"+itoa(int64(i)))
+	}
+	id := f.campaign(want)
+	f.run(id)
+	paused := f.campaign([]string{"p1", "p2"})
+	f.run(paused)
+	f.exec(`UPDATE campaigns SET status = 'paused' WHERE id = $1`, paused)
+	f.exec(`UPDATE campaigns SET w_id = 'w2' WHERE id = $1`, id) // a re-login mid-run
+
+	var (
+		mu  sync.Mutex
+		got []string
+		wg  sync.WaitGroup
+	)
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				ds, err := f.store.Claim(f.ctx, 3, time.Minute)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ds) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, d := range ds {
+					got = append(got, d.WcID)
+					if d.WID != "w2" || d.Attempt != 1 || d.CampaignID != id {
+						t.Errorf("claimed %+v, want w_id w2, attempt 1, campaign %d", d, id)
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("claimed %v, want each of %v exactly once", got, want)
+	}
+	if s := f.str(`SELECT string_agg(DISTINCT status, ',') FROM campaign_runs WHERE campaign_id = $1`, id); s != "running" {
+		t.Errorf("run status after claim = %s, want running", s)
+	}
+	if n := f.int64(`SELECT count(*) FROM deliveries WHERE status = 'sending' AND claimed_by = 'test:1' AND lease_until > now()`); n != 50 {
+		t.Errorf("leased deliveries = %d, want 50", n)
+	}
+}
+
+func TestRecordResults(t *testing.T) {
+	f := newFixture(t)
+	id := f.campaign([]string{"ok", "busy", "bad", "lost"})
+	run := f.run(id)
+	ds := f.claim(10)
+	by := map[string]campaign.Delivery{}
+	for _, d := range ds {
+		by[d.WcID] = d
+	}
+	start := time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC)
+	sent := campaign.Result{Delivery: by["ok"], Status: campaign.DeliverySent, Attempt: campaign.Attempt{
+		Outcome: campaign.OutcomeSent, StartedAt: start, Duration: 120 * time.Millisecond, HTTPStatus: 200, Code: "1000",
+		Response: `{"code":"1000"}`,
+		Receipt:  &campaign.Receipt{MsgType: 0, MsgID: 697760545, NewMsgID: 7645748705605226305, CreateTime: 1641458149, WcID: "ok"},
+	}}
+	busy := campaign.Result{Delivery: by["busy"], Status: campaign.DeliveryPending, RetryIn: time.Hour, Error: "code 1001: 失败",
+		Attempt: campaign.Attempt{Outcome: campaign.OutcomeRetry, StartedAt: start, HTTPStatus: 200, Code: "1001", Error: "code 1001: 失败", Response: "bad\x00utf8\xff"}}
+	bad := campaign.Result{Delivery: by["bad"], Status: campaign.DeliveryFailed, Error: "code 1002: nope",
+		Attempt: campaign.Attempt{Outcome: campaign.OutcomeFailed, StartedAt: start, Code: "1002", Error: "code 1002: nope"}}
+	lost := campaign.Result{Delivery: by["lost"], Status: campaign.DeliveryUnknown, Error: "timeout",
+		Attempt: campaign.Attempt{Outcome: campaign.OutcomeAmbiguous, StartedAt: start, Error: "timeout"}}
+
+	if done := f.record(sent, busy, bad, lost); len(done) != 0 {
+		t.Errorf("run completed with a delivery pending: %v", done)
+	}
+	if done := f.record(sent, busy, bad, lost); len(done) != 0 { // a retried batch changes nothing
+		t.Errorf("second record completed %v", done)
+	}
+	if n := f.int64(`SELECT count(*) FROM delivery_attempts`); n != 4 {
+		t.Errorf("attempt rows = %d, want 4", n)
+	}
+	var newMsgID, msgID, createTime int64
+	var sentAt time.Time
+	err := f.pool.QueryRow(f.ctx, `SELECT new_msg_id, msg_id, create_time, sent_at FROM deliveries WHERE id = $1`, by["ok"].ID).
+		Scan(&newMsgID, &msgID, &createTime, &sentAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newMsgID != 7645748705605226305 || msgID != 697760545 || createTime != 1641458149 || !sentAt.Equal(start.Add(120*time.Millisecond)) {
+		t.Errorf("sent delivery = %d %d %d %v", newMsgID, msgID, createTime, sentAt)
+	}
+	if s := f.str(`SELECT new_msg_id::text FROM deliveries WHERE id = $1`, by["ok"].ID); s != "7645748705605226305" {
+		t.Errorf("new_msg_id in SQL = %s", s)
+	}
+	if s := f.str(`SELECT status || '|' || last_code || '|' || last_error || '|' || (next_attempt_at > now() + interval '50 minutes') FROM deliveries WHERE id = $1`, by["busy"].ID); s != "pending|1001|code 1001: 失败|true" {
+		t.Errorf("retried delivery = %s", s)
+	}
+	if s := f.str(`SELECT response FROM delivery_attempts WHERE delivery_id = $1`, by["busy"].ID); s != "bad\uFFFDutf8\uFFFD" {
+		t.Errorf("stored response = %q", s)
+	}
+
+	// The retry is due; claim it again and let it succeed: the run and the
+	// one-shot campaign complete.
+	f.exec(`UPDATE deliveries SET next_attempt_at = now() WHERE id = $1`, by["busy"].ID)
+	again := f.claim(10)
+	if len(again) != 1 || again[0].Attempt != 2 {
+		t.Fatalf("reclaimed %+v, want busy at attempt 2", again)
+	}
+	ok2 := sent
+	ok2.Delivery = again[0]
+	ok2.Attempt.Receipt = &campaign.Receipt{MsgID: 2, NewMsgID: 9223372036854775807, CreateTime: 3}
+	if done := f.record(ok2); !slices.Equal(done, []int64{run.ID}) {
+		t.Errorf("completed runs = %v, want [%d]", done, run.ID)
+	}
+	if s := f.str(`SELECT status FROM campaigns WHERE id = $1`, id); s != "completed" {
+		t.Errorf("campaign = %s, want completed", s)
+	}
+	var total, nSent, failed, unknown, pending, attempts int64
+	var rate float64
+	err = f.pool.QueryRow(f.ctx, `SELECT total, sent, failed, unknown, pending, attempts, success_rate FROM campaign_run_summary WHERE run_id = $1`, run.ID).
+		Scan(&total, &nSent, &failed, &unknown, &pending, &attempts, &rate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 4 || nSent != 2 || failed != 1 || unknown != 1 || pending != 0 || attempts != 5 || rate != 0.5 {
+		t.Errorf("summary = total %d sent %d failed %d unknown %d pending %d attempts %d rate %v", total, nSent, failed, unknown, pending, attempts, rate)
+	}
+}
+
+func TestLateResultOfAnOldAttemptIsIgnored(t *testing.T) {
+	f := newFixture(t)
+	f.run(f.campaign([]string{"a"}))
+	first := f.claim(1)[0]
+	f.exec(`UPDATE deliveries SET status = 'pending', next_attempt_at = now() WHERE id = $1`, first.ID)
+	second := f.claim(1)[0]
+	stale := campaign.Result{Delivery: first, Status: campaign.DeliveryFailed, Attempt: campaign.Attempt{Outcome: campaign.OutcomeFailed, StartedAt: time.Now()}}
+	f.record(stale)
+	if s := f.str(`SELECT status FROM deliveries WHERE id = $1`, second.ID); s != "sending" {
+		t.Errorf("a late result of attempt 1 changed attempt 2's delivery to %s", s)
+	}
+}
+
+func TestReapExpiredLeases(t *testing.T) {
+	for _, retry := range []bool{false, true} {
+		f := newFixture(t)
+		id := f.campaign([]string{"a", "b"})
+		run := f.run(id)
+		if _, err := f.store.Claim(f.ctx, 1, -time.Second); err != nil { // already expired
+			t.Fatal(err)
+		}
+		f.claim(1) // still leased
+		n, err := f.store.Reap(f.ctx, retry)
+		if err != nil || n != 1 {
+			t.Fatalf("Reap = %d, %v; want 1", n, err)
+		}
+		want := map[bool]string{false: "unknown", true: "pending"}[retry]
+		if s := f.str(`SELECT string_agg(status, ',' ORDER BY status) FROM deliveries WHERE run_id = $1`, run.ID); s != want+",sending" && s != "sending,"+want {
+			t.Errorf("retry=%v: statuses %s, want one %s and one sending", retry, s, want)
+		}
+	}
+}
+
+func TestOutstanding(t *testing.T) {
+	f := newFixture(t)
+	o, err := f.store.Outstanding(f.ctx)
+	if err != nil || !o.Done() {
+		t.Fatalf("empty database: %+v, %v", o, err)
+	}
+	f.run(f.campaign([]string{"a", "b", "c"}))
+	f.claim(1)
+	f.exec(`UPDATE deliveries SET next_attempt_at = now() + interval '10 seconds' WHERE status = 'pending'`)
+	o, err = f.store.Outstanding(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Pending != 2 || o.Sending != 1 || o.NextDue < 9*time.Second || o.NextDue > 10*time.Second {
+		t.Errorf("Outstanding = %+v", o)
+	}
+}
+
+func TestTemplate(t *testing.T) {
+	f := newFixture(t)
+	id := f.campaign([]string{"a"})
+	tm, err := f.store.Template(f.ctx, id)
+	if err != nil || tm.Content != "<appmsg><title>{{wcId}}</title></appmsg>" {
+		t.Fatalf("Template = %+v, %v", tm, err)
+	}
+	if _, err := f.store.Template(f.ctx, id+1000); !errors.Is(err, campaign.ErrNotFound) {
+		t.Errorf("Template of a missing campaign: %v, want ErrNotFound", err)
+	}
+}

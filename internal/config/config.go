@@ -1,0 +1,155 @@
+package config
+
+import (
+	"time"
+
+	// Embedded zone data makes scheduler.timezone (and CRON_TZ) resolve the
+	// same way on minimal container images that ship no /usr/share/zoneinfo.
+	_ "time/tzdata"
+)
+
+// Config is the complete set of settings of SPEC §8. The yaml tags are the
+// key names; the env tag adds an extra, lower-precedence environment name.
+// Keys, the loader and the docs are all derived from this struct, so adding a
+// field here is the only step needed to add a key.
+type Config struct {
+	// Database says where campaigns, runs and deliveries live.
+	Database Database `yaml:"database"`
+	// API says how to reach the sendApplet endpoint.
+	API API `yaml:"api"`
+	// Workers bounds the requests in flight.
+	Workers Workers `yaml:"workers"`
+	// Retry says which failures are tried again and how patiently.
+	Retry Retry `yaml:"retry"`
+	// RateLimit keeps each sending account under WeChat's spam thresholds.
+	RateLimit RateLimit `yaml:"rate_limit"`
+	// Breaker pauses an account that keeps failing.
+	Breaker Breaker `yaml:"breaker"`
+	// Scheduler controls how campaign firings are computed.
+	Scheduler Scheduler `yaml:"scheduler"`
+	// Log controls the log output.
+	Log Log `yaml:"log"`
+	// HTTP controls the optional health and metrics listener.
+	HTTP HTTP `yaml:"http"`
+}
+
+// Database is the database section.
+type Database struct {
+	// URL is a PostgreSQL connection string, URL or keyword/value form. It
+	// may be empty at load time; commands that need it call RequireDatabase.
+	URL string `yaml:"url" env:"DATABASE_URL"`
+}
+
+// API is the api section.
+type API struct {
+	// BaseURL is the provider's base URL; /sendApplet is appended to it.
+	BaseURL string `yaml:"base_url"`
+	// Token is sent as the Authorization header. It is a secret: never log
+	// it; String and Redacted hide it.
+	Token string `yaml:"token"`
+	// Timeout bounds one sendApplet request, and the grace given to
+	// in-flight requests at shutdown.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Workers is the workers section.
+type Workers struct {
+	// Concurrency is the maximum number of sendApplet requests in flight in
+	// one process.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// Retry is the retry section.
+type Retry struct {
+	// MaxAttempts counts every attempt, the first included; 1 disables
+	// retries.
+	MaxAttempts int `yaml:"max_attempts"`
+	// Backoff is the pause before the first retry; it doubles each attempt.
+	Backoff time.Duration `yaml:"backoff"`
+	// MaxBackoff caps the doubled pause.
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// Codes are the API response codes worth retrying ("1001": busy).
+	Codes []string `yaml:"codes"`
+	// Ambiguous allows retrying attempts whose outcome is unknowable, at the
+	// risk of a duplicate message.
+	Ambiguous bool `yaml:"ambiguous"`
+}
+
+// RateLimit is the rate_limit section.
+type RateLimit struct {
+	// PerAccount is the sends per second allowed per w_id; 0 means
+	// unlimited.
+	PerAccount float64 `yaml:"per_account"`
+	// Burst is how many sends may go out back to back before PerAccount
+	// applies.
+	Burst int `yaml:"burst"`
+	// Jitter is the upper bound of a random extra pause between one
+	// account's sends, so traffic does not look machine-regular.
+	Jitter time.Duration `yaml:"jitter"`
+}
+
+// Breaker is the breaker section.
+type Breaker struct {
+	// ConsecutiveFailures is how many failed attempts in a row pause an
+	// account; 0 disables the breaker.
+	ConsecutiveFailures int `yaml:"consecutive_failures"`
+	// CoolDown is how long a tripped account pauses before one probe.
+	CoolDown time.Duration `yaml:"cool_down"`
+}
+
+// Scheduler is the scheduler section.
+type Scheduler struct {
+	// Timezone is the zone name as configured ("Local", "UTC",
+	// "Asia/Shanghai"); kept for display and logs.
+	Timezone string `yaml:"timezone"`
+	// Location is Timezone resolved; set by Default and Load so schedulers
+	// never resolve names themselves.
+	Location *time.Location `yaml:"-"`
+	// PollInterval is how often the database is checked for due firings
+	// when no notification arrives.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// MisfireGrace is how old a missed firing may be and still be caught up.
+	MisfireGrace time.Duration `yaml:"misfire_grace"`
+}
+
+// Log is the log section.
+type Log struct {
+	// Level is a zerolog level name: trace, debug, info, warn, error, fatal,
+	// panic or disabled.
+	Level string `yaml:"level"`
+	// Format is auto (console on a terminal, JSON otherwise), console or
+	// json.
+	Format string `yaml:"format"`
+}
+
+// HTTP is the http section.
+type HTTP struct {
+	// Listen is the host:port serving /healthz and /metrics; empty disables
+	// the listener.
+	Listen string `yaml:"listen"`
+}
+
+// Default returns the SPEC §8 defaults. The rate limit defaults follow what
+// operators report as safe from WeChat's spam restrictions: about 30 messages
+// a minute, a few seconds apart at random.
+func Default() Config {
+	return Config{
+		API:     API{Timeout: 15 * time.Second},
+		Workers: Workers{Concurrency: 16},
+		Retry: Retry{
+			MaxAttempts: 5,
+			Backoff:     2 * time.Second,
+			MaxBackoff:  10 * time.Minute,
+			Codes:       []string{"1001"},
+		},
+		RateLimit: RateLimit{PerAccount: 0.5, Burst: 1, Jitter: 2 * time.Second},
+		Breaker:   Breaker{ConsecutiveFailures: 20, CoolDown: 5 * time.Minute},
+		Scheduler: Scheduler{
+			Timezone:     "Local",
+			Location:     time.Local,
+			PollInterval: 5 * time.Second,
+			MisfireGrace: time.Hour,
+		},
+		Log: Log{Level: "info", Format: "auto"},
+	}
+}

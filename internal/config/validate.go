@@ -1,0 +1,224 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/broadcaster/broadcaster/internal/logging"
+)
+
+// MaxConcurrency bounds workers.concurrency: beyond it a typo (an extra
+// zero or two) would open more connections than any provider accepts.
+const MaxConcurrency = 10000
+
+// successCode is the API's success code; retrying it would resend.
+const successCode = "1000"
+
+// Validate checks every key's value and the relations between keys,
+// returning all problems at once (joined), each a *Error wrapping
+// ErrInvalid. Empty database.url, api.base_url and api.token are valid here:
+// only some commands need them (see RequireDatabase and RequireAPI).
+func (c Config) Validate() error {
+	problems := c.problems()
+	errs := make([]error, len(problems))
+	for i, p := range problems {
+		errs[i] = p
+	}
+	return errors.Join(errs...)
+}
+
+// RequireDatabase reports a missing database.url, naming where to set it, for
+// the commands that need the database.
+func (c Config) RequireDatabase() error {
+	if c.Database.URL == "" {
+		return notSet("database.url")
+	}
+	return nil
+}
+
+// RequireAPI reports a missing api.base_url or api.token, for the commands
+// that send.
+func (c Config) RequireAPI() error {
+	var errs []error
+	if c.API.BaseURL == "" {
+		errs = append(errs, notSet("api.base_url"))
+	}
+	if c.API.Token == "" {
+		errs = append(errs, notSet("api.token"))
+	}
+	return errors.Join(errs...)
+}
+
+// notSet builds the "key is not set" error with the key's variables.
+func notSet(path string) *Error {
+	for _, k := range Keys() {
+		if k.Path == path {
+			return &Error{Key: path, Msg: "is not set; set it in the config file or with " + strings.Join(k.Env, " or ")}
+		}
+	}
+	return &Error{Key: path, Msg: "is not set"}
+}
+
+// checks collects problems in key order.
+type checks []*Error
+
+// add records msg against key unless msg is empty.
+func (cs *checks) add(key, msg string) {
+	if msg != "" {
+		*cs = append(*cs, &Error{Key: key, Msg: msg})
+	}
+}
+
+// problems runs every rule; an empty message means the value is fine.
+func (c Config) problems() []*Error {
+	var cs checks
+	cs.add("database.url", checkDatabaseURL(c.Database.URL))
+	cs.add("api.base_url", checkBaseURL(c.API.BaseURL))
+	cs.add("api.timeout", positive(c.API.Timeout))
+	cs.add("workers.concurrency", between(c.Workers.Concurrency, 1, MaxConcurrency))
+	cs.add("retry.max_attempts", atLeast(c.Retry.MaxAttempts, 1))
+	cs.add("retry.backoff", positive(c.Retry.Backoff))
+	cs.add("retry.max_backoff", notBelow(c.Retry.MaxBackoff, c.Retry.Backoff, "retry.backoff"))
+	cs.add("retry.codes", checkCodes(c.Retry.Codes))
+	cs.add("rate_limit.per_account", checkRate(c.RateLimit.PerAccount))
+	cs.add("rate_limit.burst", atLeast(c.RateLimit.Burst, 1))
+	cs.add("rate_limit.jitter", notNegative(c.RateLimit.Jitter))
+	cs.add("breaker.consecutive_failures", atLeast(c.Breaker.ConsecutiveFailures, 0))
+	cs.add("breaker.cool_down", positive(c.Breaker.CoolDown))
+	cs.add("scheduler.timezone", checkTimezone(c.Scheduler.Timezone))
+	cs.add("scheduler.poll_interval", positive(c.Scheduler.PollInterval))
+	cs.add("scheduler.misfire_grace", notNegative(c.Scheduler.MisfireGrace))
+	cs.add("log.level", message(logging.ParseLevel(c.Log.Level)))
+	cs.add("log.format", message(logging.ParseFormat(c.Log.Format)))
+	cs.add("http.listen", checkListen(c.HTTP.Listen))
+	return cs
+}
+
+// message turns a parse result into a check message.
+func message[T any](_ T, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+func positive(d time.Duration) string {
+	if d <= 0 {
+		return fmt.Sprintf("must be more than 0, got %s", formatDuration(d))
+	}
+	return ""
+}
+
+func notNegative(d time.Duration) string {
+	if d < 0 {
+		return fmt.Sprintf("must not be negative, got %s", formatDuration(d))
+	}
+	return ""
+}
+
+func notBelow(d, floor time.Duration, floorKey string) string {
+	if d < floor {
+		return fmt.Sprintf("must not be less than %s (%s), got %s", floorKey, formatDuration(floor), formatDuration(d))
+	}
+	return ""
+}
+
+func atLeast(n, lo int) string {
+	if n < lo {
+		return fmt.Sprintf("must be at least %d, got %d", lo, n)
+	}
+	return ""
+}
+
+func between(n, lo, hi int) string {
+	if n < lo || n > hi {
+		return fmt.Sprintf("must be between %d and %d, got %d", lo, hi, n)
+	}
+	return ""
+}
+
+// checkRate allows 0 (unlimited) and any finite positive rate.
+func checkRate(r float64) string {
+	if math.IsNaN(r) || math.IsInf(r, 0) || r < 0 {
+		return fmt.Sprintf("must be 0 (unlimited) or a positive number of sends per second, got %v", r)
+	}
+	return ""
+}
+
+// checkCodes rejects empty, padded, duplicate and success codes. An empty
+// list is allowed: it means no API code is retried.
+func checkCodes(codes []string) string {
+	seen := map[string]bool{}
+	for i, code := range codes {
+		switch {
+		case code == "":
+			return fmt.Sprintf("item %d is empty", i+1)
+		case strings.TrimSpace(code) != code || strings.ContainsAny(code, " \t,"):
+			return fmt.Sprintf("%q must not contain spaces or commas", code)
+		case code == successCode:
+			return fmt.Sprintf("%q is the success code and cannot be retried", code)
+		case seen[code]:
+			return fmt.Sprintf("%q is listed twice", code)
+		}
+		seen[code] = true
+	}
+	return ""
+}
+
+// checkTimezone insists on a loadable, explicit zone name; time.LoadLocation
+// would quietly read "" as UTC.
+func checkTimezone(name string) string {
+	hint := "use Local, UTC or an IANA name such as Asia/Shanghai"
+	if name == "" {
+		return "must not be empty; " + hint
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		return fmt.Sprintf("%q is not a known time zone; %s", name, hint)
+	}
+	return ""
+}
+
+// checkListen accepts "" (disabled) or host:port with a numeric port; an
+// empty host (":9090") listens on all interfaces.
+func checkListen(addr string) string {
+	if addr == "" {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		n, perr := strconv.Atoi(port)
+		if perr == nil && n >= 0 && n <= 65535 {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%q is not host:port (e.g. 127.0.0.1:9090 or :9090)", addr)
+}
+
+// checkBaseURL accepts "" (set later or not needed) or an absolute http(s)
+// URL. Messages show the URL redacted in case it carries credentials.
+func checkBaseURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Sprintf("%q is not an absolute http(s) URL (e.g. https://api.example.com)", RedactURL(s))
+	}
+	return ""
+}
+
+// checkDatabaseURL catches URLs of the wrong kind early; the keyword/value
+// form and the details are left to the driver at connect time.
+func checkDatabaseURL(s string) string {
+	scheme, _, isURL := strings.Cut(s, "://")
+	if !isURL || scheme == "postgres" || scheme == "postgresql" {
+		return ""
+	}
+	return fmt.Sprintf("%q is not a PostgreSQL connection string (postgres://user:password@host/db or host=... dbname=...)", RedactURL(s))
+}
