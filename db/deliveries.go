@@ -101,14 +101,14 @@ func (s *Store) Outstanding(ctx context.Context) (campaign.Outstanding, error) {
 // resultArrays holds a batch of results as parallel columns, the shape that
 // unnest() turns back into rows: one round trip for the whole batch.
 type resultArrays struct {
-	id, retryMS                    []int64
-	attempt, durationMS            []int32
-	httpStatus, msgType            []*int32
-	wID, status, outcome           []string
-	code, errText, response        []*string
-	startedAt                      []time.Time
-	sentAt                         []*time.Time
-	msgIDs, newMsgIDs, createTimes []*int64
+	id, retryMS                     []int64
+	attempt, durationMS             []int32
+	httpStatus, msgType             []*int32
+	wID, status, outcome            []string
+	code, attemptErr, lastErr, resp []*string
+	startedAt                       []time.Time
+	sentAt                          []*time.Time
+	msgIDs, newMsgIDs, createTimes  []*int64
 }
 
 func newResultArrays(results []campaign.Result) *resultArrays {
@@ -123,8 +123,9 @@ func newResultArrays(results []campaign.Result) *resultArrays {
 		a.httpStatus = append(a.httpStatus, nonZero32(at.HTTPStatus))
 		a.code = append(a.code, nonEmpty(at.Code))
 		a.outcome = append(a.outcome, at.Outcome.String())
-		a.errText = append(a.errText, nonEmpty(clean(at.Error)))
-		a.response = append(a.response, nonEmpty(clean(at.Response)))
+		a.attemptErr = append(a.attemptErr, nonEmpty(clean(at.Error)))
+		a.lastErr = append(a.lastErr, nonEmpty(clean(r.Error)))
+		a.resp = append(a.resp, nonEmpty(clean(at.Response)))
 		a.status = append(a.status, string(r.Status))
 		a.retryMS = append(a.retryMS, r.RetryIn.Milliseconds())
 		var sentAt *time.Time
@@ -150,11 +151,11 @@ func newResultArrays(results []campaign.Result) *resultArrays {
 
 func (a *resultArrays) attemptArgs() []any {
 	return []any{a.id, a.attempt, a.wID, a.startedAt, a.durationMS,
-		a.httpStatus, a.code, a.outcome, a.errText, a.response}
+		a.httpStatus, a.code, a.outcome, a.attemptErr, a.resp}
 }
 
 func (a *resultArrays) deliveryArgs() []any {
-	return []any{a.id, a.attempt, a.status, a.code, a.errText, a.msgIDs,
+	return []any{a.id, a.attempt, a.status, a.code, a.lastErr, a.msgIDs,
 		a.newMsgIDs, a.createTimes, a.msgType, a.sentAt, a.retryMS, a.wID}
 }
 

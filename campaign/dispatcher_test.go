@@ -1,0 +1,254 @@
+package campaign_test
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/sender/sendertest"
+)
+
+const applet = `<appmsg appid="" sdkver="0"><title>Hello {{wcId}}</title><des>run {{runId}}</des></appmsg>`
+
+func TestDispatchSendsEachRecipientOnceAndRecordsEverything(t *testing.T) {
+	h := newHarness(t, sendertest.Config{Token: "secret-token", FailFirst: 2, Latency: 2 * time.Millisecond})
+	rcpts := append(recipients("wxid_", 150), "room_1@chatroom", "room_2@chatroom")
+	id := h.campaign("nightly", "<msg>"+applet+"</msg>", rcpts)
+	runs := h.createRuns()
+	if len(runs) != 1 || runs[0].Total != len(rcpts) {
+		t.Fatalf("runs = %+v", runs)
+	}
+	h.drain(nil)
+
+	reqs := h.api.Requests()
+	sentTo := map[string]sendertest.Request{}
+	for _, r := range reqs {
+		if r.Rejected != "" {
+			t.Fatalf("the fake API rejected a request: %s", r.Rejected)
+		}
+		if !r.Sent() {
+			continue
+		}
+		if _, dup := sentTo[r.WcID]; dup {
+			t.Fatalf("%s was sent twice", r.WcID)
+		}
+		sentTo[r.WcID] = r
+		wantContent := `<appmsg appid="" sdkver="0"><title>Hello ` + r.WcID + `</title><des>run ` + itoa(runs[0].ID) + `</des></appmsg>`
+		if r.Content != wantContent || r.WID != "wid-1" || r.ImgURL != "https://cdn.example.com/"+url.QueryEscape(r.WcID)+".jpg" {
+			t.Fatalf("request = %+v", r)
+		}
+	}
+	if len(sentTo) != len(rcpts) || len(reqs) != 3*len(rcpts) {
+		t.Fatalf("sent to %d of %d recipients in %d requests, want each in 3", len(sentTo), len(rcpts), len(reqs))
+	}
+	if got := h.api.MaxInFlight(); got > h.cfg.Concurrency {
+		t.Errorf("max in flight = %d, above concurrency %d", got, h.cfg.Concurrency)
+	}
+
+	rows, err := h.pool.Query(h.ctx, `SELECT wc_id, status, attempts, last_code, msg_id, new_msg_id, create_time, msg_type, w_id,
+		(SELECT count(*) FROM delivery_attempts a WHERE a.delivery_id = d.id),
+		(SELECT string_agg(code, ',' ORDER BY attempt) FROM delivery_attempts a WHERE a.delivery_id = d.id)
+		FROM deliveries d WHERE campaign_id = $1`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		var wc, status, code, wid, codes string
+		var attempts, msgType int
+		var msgID, newMsgID, createTime, nAttempts int64
+		if err := rows.Scan(&wc, &status, &attempts, &code, &msgID, &newMsgID, &createTime, &msgType, &wid, &nAttempts, &codes); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		api := sentTo[wc]
+		if status != "sent" || attempts != 3 || code != "1000" || wid != "wid-1" || nAttempts != 3 || codes != "1001,1001,1000" {
+			t.Errorf("%s: status %s attempts %d code %s w_id %s attempt rows %d codes %s", wc, status, attempts, code, wid, nAttempts, codes)
+		}
+		if msgID != api.MsgID || newMsgID != api.NewMsgID || createTime != api.CreateTime || msgType != 0 {
+			t.Errorf("%s: stored ids %d/%d/%d, API answered %d/%d/%d", wc, msgID, newMsgID, createTime, api.MsgID, api.NewMsgID, api.CreateTime)
+		}
+	}
+	if n != len(rcpts) {
+		t.Errorf("%d deliveries, want %d", n, len(rcpts))
+	}
+	if s := h.str(`SELECT c.status || '/' || r.status FROM campaigns c JOIN campaign_runs r ON r.campaign_id = c.id WHERE c.id = $1`, id); s != "completed/completed" {
+		t.Errorf("campaign/run = %s, want completed/completed", s)
+	}
+}
+
+func TestDispatchOutcomes(t *testing.T) {
+	h := newHarness(t, sendertest.Config{Faults: map[string]sendertest.Fault{
+		"busy":    sendertest.Code("1001", ""),
+		"refused": sendertest.Code("1002", "not a friend"),
+		"gone":    sendertest.HTTPError(404, ""),
+		"html":    sendertest.HTTPError(200, ""),
+		"flaky":   sendertest.HTTPError(503, ""),
+	}})
+	h.campaign("outcomes", applet, []string{"ok", "busy", "refused", "gone", "html", "flaky"})
+	h.createRuns()
+	h.drain(nil)
+	want := map[string]string{
+		"ok":      "sent 1",
+		"busy":    "failed 4", // retry.max_attempts
+		"refused": "failed 1",
+		"gone":    "failed 1",
+		"html":    "unknown 1",
+		"flaky":   "failed 4",
+	}
+	for wc, w := range want {
+		if got := h.str(`SELECT status || ' ' || attempts FROM deliveries WHERE wc_id = $1`, wc); got != w {
+			t.Errorf("%s: %s, want %s", wc, got, w)
+		}
+	}
+	if e := h.str(`SELECT last_error FROM deliveries WHERE wc_id = 'busy'`); !strings.HasPrefix(e, "gave up after 4 attempts") {
+		t.Errorf("busy last_error = %q", e)
+	}
+}
+
+func TestDispatchRetriesAmbiguousOnlyWhenAllowed(t *testing.T) {
+	for _, allowed := range []bool{false, true} {
+		h := newHarness(t, sendertest.Config{Faults: map[string]sendertest.Fault{"cut": sendertest.Cut()}})
+		h.cfg.Retry.Ambiguous = allowed
+		h.campaign("amb", applet, []string{"cut"})
+		h.createRuns()
+		h.drain(nil)
+		want := map[bool]string{false: "unknown 1", true: "unknown 4"}[allowed]
+		if got := h.str(`SELECT status || ' ' || attempts FROM deliveries`); got != want {
+			t.Errorf("ambiguous retry %v: %s, want %s", allowed, got, want)
+		}
+	}
+}
+
+func TestInvalidCampaignDoesNotStopItsNeighbours(t *testing.T) {
+	h := newHarness(t, sendertest.Config{})
+	good := h.campaign("good", applet, []string{"a", "b"})
+	bad := map[string]int64{
+		"malformed":   h.campaign("malformed", "<appmsg><title></appmsg>", []string{"a"}),
+		"no appmsg":   h.campaign("noappmsg", "<msg><title/></msg>", []string{"a"}),
+		"placeholder": h.campaign("placeholder", "<appmsg>{{name}}</appmsg>", []string{"a"}),
+	}
+	ftp := h.campaign("ftp", applet, []string{"a"})
+	h.exec(`UPDATE applet_templates SET img_url = 'ftp://x/y.jpg' WHERE name = 'ftp'`)
+	bad["ftp"] = ftp
+	noWID := h.campaign("nowid", applet, []string{"a"})
+	h.exec(`UPDATE campaigns SET w_id = '' WHERE id = $1`, noWID)
+	bad["w_id"] = noWID
+	noTmpl := h.campaign("notmpl", applet, []string{"a"})
+	h.exec(`UPDATE campaigns SET template_id = NULL WHERE id = $1`, noTmpl)
+	bad["template"] = noTmpl
+
+	runs := h.createRuns()
+	h.drain(nil)
+	if len(runs) != 1 || runs[0].CampaignID != good {
+		t.Errorf("runs = %+v, want only campaign %d's", runs, good)
+	}
+	wantErr := map[string]string{
+		"malformed":   "not well-formed XML at line 1",
+		"no appmsg":   "no <appmsg> element",
+		"placeholder": "unknown placeholder {{name}}",
+		"ftp":         "not an absolute http(s) URL",
+		"w_id":        "w_id is empty",
+		"template":    "names no template",
+	}
+	for name, id := range bad {
+		got := h.str(`SELECT status || ': ' || coalesce(error, '') FROM campaigns WHERE id = $1`, id)
+		if !strings.HasPrefix(got, "invalid: ") || !strings.Contains(got, wantErr[name]) {
+			t.Errorf("%s: %q, want invalid naming %q", name, got, wantErr[name])
+		}
+	}
+	if n := h.int64(`SELECT count(*) FROM deliveries WHERE status = 'sent'`); n != 2 {
+		t.Errorf("sent %d, want 2", n)
+	}
+}
+
+// panicky panics for one recipient, as a bug in a sender might.
+type panicky struct{ campaign.Sender }
+
+func (p panicky) Send(ctx context.Context, m campaign.Message) campaign.Attempt {
+	if m.WcID == "boom" {
+		panic("sender bug")
+	}
+	return p.Sender.Send(ctx, m)
+}
+
+func TestPanicFailsOnlyItsDelivery(t *testing.T) {
+	h := newHarness(t, sendertest.Config{})
+	h.campaign("p", applet, []string{"a", "boom", "c"})
+	h.createRuns()
+	h.drain(panicky{h.snd})
+	if got := h.str(`SELECT string_agg(wc_id || '=' || status, ',' ORDER BY wc_id) FROM deliveries`); got != "a=sent,boom=failed,c=sent" {
+		t.Errorf("deliveries: %s", got)
+	}
+	if e := h.str(`SELECT last_error FROM deliveries WHERE wc_id = 'boom'`); !strings.Contains(e, "sender bug") {
+		t.Errorf("last_error = %q", e)
+	}
+}
+
+// flakyStore fails the first writes of results, as a restarting database does.
+type flakyStore struct {
+	campaign.DeliveryStore
+	mu       sync.Mutex
+	failures int
+}
+
+func (f *flakyStore) Record(ctx context.Context, rs []campaign.Result) ([]int64, error) {
+	f.mu.Lock()
+	fail := f.failures > 0
+	f.failures--
+	f.mu.Unlock()
+	if fail {
+		return nil, context.DeadlineExceeded
+	}
+	return f.DeliveryStore.Record(ctx, rs)
+}
+
+func TestResultsSurviveFailedWrites(t *testing.T) {
+	h := newHarness(t, sendertest.Config{})
+	h.campaign("f", applet, recipients("r", 20))
+	h.createRuns()
+	store := &flakyStore{DeliveryStore: h.store, failures: 3}
+	ctx, cancel := context.WithTimeout(h.ctx, 60*time.Second)
+	defer cancel()
+	if err := campaign.NewDispatcher(store, h.snd, h.cfg, zerologNop()).Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.int64(`SELECT count(*) FROM deliveries WHERE status = 'sent' AND attempts = 1`); n != 20 {
+		t.Errorf("sent once: %d of 20", n)
+	}
+	if n := len(h.api.Requests()); n != 20 {
+		t.Errorf("API requests = %d, want 20 (nothing resent)", n)
+	}
+}
+
+func TestGracefulStopRecordsInFlightSends(t *testing.T) {
+	h := newHarness(t, sendertest.Config{Latency: 300 * time.Millisecond})
+	h.campaign("g", applet, recipients("r", 40))
+	h.createRuns()
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- h.dispatcher(nil).Run(ctx) }()
+	wait, stop := context.WithTimeout(h.ctx, 10*time.Second)
+	defer stop()
+	if err := h.api.Wait(wait, func(s sendertest.Stats) bool { return s.InFlight == h.cfg.Concurrency }); err != nil {
+		t.Fatalf("workers never all busy: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := h.int64(`SELECT count(*) FROM deliveries WHERE status = 'sending'`); n != 0 {
+		t.Errorf("%d deliveries left sending", n)
+	}
+	sent := h.int64(`SELECT count(*) FROM deliveries WHERE status = 'sent'`)
+	if api := h.api.Stats().Sent; sent != int64(api) || sent < int64(h.cfg.Concurrency) {
+		t.Errorf("recorded %d sent, the API sent %d (at least %d were in flight)", sent, api, h.cfg.Concurrency)
+	}
+	if n := h.int64(`SELECT count(*) FROM deliveries WHERE status = 'pending'`); n != 40-sent {
+		t.Errorf("pending = %d, want %d", n, 40-sent)
+	}
+}

@@ -1,0 +1,129 @@
+package campaign_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
+
+	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/db"
+	"github.com/broadcaster/broadcaster/internal/dbtest"
+	"github.com/broadcaster/broadcaster/sender"
+	"github.com/broadcaster/broadcaster/sender/sendertest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m, dbtest.WithMigrate(db.Migrate)) }
+
+// harness is a real database, the fake API and a real client to it.
+type harness struct {
+	t     *testing.T
+	ctx   context.Context
+	pool  *pgxpool.Pool
+	store *db.Store
+	api   *sendertest.Server
+	snd   *sender.Client
+	cfg   campaign.DispatchConfig
+}
+
+func newHarness(t *testing.T, api sendertest.Config) *harness {
+	t.Helper()
+	pool := dbtest.New(t)
+	srv, err := sendertest.Start(api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	snd, err := sender.New(sender.Options{BaseURL: srv.URL(), Token: api.Token, Timeout: 2 * time.Second, MaxConns: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{
+		t: t, ctx: context.Background(), pool: pool, store: db.NewStore(pool, "test:1"), api: srv, snd: snd,
+		cfg: campaign.DispatchConfig{
+			Concurrency:  8,
+			Retry:        campaign.RetryPolicy{MaxAttempts: 4, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
+			PollInterval: 50 * time.Millisecond,
+			FlushEvery:   5 * time.Millisecond,
+			ReapEvery:    50 * time.Millisecond,
+		},
+	}
+}
+
+func (h *harness) exec(sql string, args ...any) {
+	h.t.Helper()
+	if _, err := h.pool.Exec(h.ctx, sql, args...); err != nil {
+		h.t.Fatalf("exec %q: %v", sql, err)
+	}
+}
+
+func (h *harness) int64(sql string, args ...any) int64 {
+	h.t.Helper()
+	var v int64
+	if err := h.pool.QueryRow(h.ctx, sql, args...).Scan(&v); err != nil {
+		h.t.Fatalf("query %q: %v", sql, err)
+	}
+	return v
+}
+
+func (h *harness) str(sql string, args ...any) string {
+	h.t.Helper()
+	var v string
+	if err := h.pool.QueryRow(h.ctx, sql, args...).Scan(&v); err != nil {
+		h.t.Fatalf("query %q: %v", sql, err)
+	}
+	return v
+}
+
+// campaign inserts a one-shot campaign due now, as an operator would.
+func (h *harness) campaign(name, content string, recipients []string) int64 {
+	h.t.Helper()
+	tmpl := h.int64(`INSERT INTO applet_templates (name, img_url, content) VALUES ($1, 'https://cdn.example.com/{{wcId}}.jpg', $2) RETURNING id`, name, content)
+	return h.int64(`INSERT INTO campaigns (name, template_id, w_id, recipients, start_at)
+		VALUES ($1, $2, 'wid-1', $3, now() - interval '1 second') RETURNING id`, name, tmpl, recipients)
+}
+
+// createRuns runs the scheduler once.
+func (h *harness) createRuns() []campaign.Run {
+	h.t.Helper()
+	runs, err := campaign.NewScheduler(h.store, campaign.SystemClock{}, zerolog.Nop()).CreateDueRuns(h.ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return runs
+}
+
+func (h *harness) dispatcher(s campaign.Sender) *campaign.Dispatcher {
+	if s == nil {
+		s = h.snd
+	}
+	return campaign.NewDispatcher(h.store, s, h.cfg, zerolog.Nop())
+}
+
+// drain sends everything due, with a deadline so a bug fails instead of hangs.
+func (h *harness) drain(s campaign.Sender) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(h.ctx, 60*time.Second)
+	defer cancel()
+	if err := h.dispatcher(s).Drain(ctx); err != nil {
+		h.t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		h.t.Fatal("Drain did not finish in time")
+	}
+}
+
+func recipients(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = prefix + time.Duration(i).String()
+	}
+	return out
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func zerologNop() zerolog.Logger { return zerolog.Nop() }
