@@ -121,3 +121,13 @@ type Store interface {
 	RunStore
 	DeliveryStore
 }
+
+// RunSummary is a run's progress, as campaign_run_summary counts it.
+type RunSummary struct {
+	RunID, CampaignID                              int64
+	Total, Sent, Failed, Unknown, Pending, Skipped int
+	Attempts                                       int64
+}
+
+// Done counts the deliveries that reached a final status.
+func (r RunSummary) Done() int { return r.Total - r.Pending }

@@ -65,12 +65,13 @@ func run(ctx context.Context, args []string, e env) int {
 	fs := flag.NewFlagSet("broadcaster", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.StringVar(&a.configPath, "config", "", "configuration `file` (default ./config.yaml if present)")
-	fs.Usage = func() { usage(e.stderr, fs) }
+	fs.Usage = func() {} // printed below, to stdout for --help and stderr for mistakes
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(e.stdout, fs)
 			return exitOK
 		}
+		usage(e.stderr, fs)
 		return exitUsage
 	}
 	fs.Visit(func(f *flag.Flag) { a.explicit = a.explicit || f.Name == "config" })
@@ -123,27 +124,32 @@ func (a *app) load() error {
 	return nil
 }
 
-// flags returns a flag set for a command whose errors and help go to the
-// command's output, with usage naming the command.
+// flags returns a flag set for a command. Its usage is printed by parse:
+// to stdout when asked for with --help, to stderr after a mistake.
 func (a *app) flags(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(a.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: broadcaster [--config FILE] %s %s\n\n", name, synopsis)
+		fmt.Fprintf(fs.Output(), "usage: broadcaster [--config FILE] %s %s\n\noptions:\n", name, synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
 // parse parses a command's flags; a bad flag is a usage error, -h is help.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
+func (a *app) parse(fs *flag.FlagSet, args []string) error {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(a.stdout)
+		usage()
+		return err
+	case err != nil:
+		usage()
 		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
+	case fs.NArg() > 0:
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 	return nil

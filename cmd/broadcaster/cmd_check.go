@@ -9,7 +9,7 @@ import (
 // (already loaded by now), the database and its schema.
 func runCheck(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("check", "")
-	if err := parse(fs, args); err != nil {
+	if err := a.parse(fs, args); err != nil {
 		return err
 	}
 	if err := a.cfg.RequireAPI(); err != nil {

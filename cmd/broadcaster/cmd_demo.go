@@ -1,5 +1,215 @@
 package main
 
-import "context"
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
 
-func runDemo(ctx context.Context, a *app, args []string) error { return nil }
+	"github.com/rs/zerolog"
+
+	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/db"
+	"github.com/broadcaster/broadcaster/internal/config"
+	"github.com/broadcaster/broadcaster/internal/logging"
+	"github.com/broadcaster/broadcaster/internal/pgtemp"
+	"github.com/broadcaster/broadcaster/sender"
+	"github.com/broadcaster/broadcaster/sender/sendertest"
+)
+
+// seedAppMsg is the provider's example applet (shared/fixtures/seed-appmsg.xml,
+// verbatim), so the demo sends what a real operator would paste.
+//
+//go:embed seed-appmsg.xml
+var seedAppMsg string
+
+// seedImgURL is the cover image of the provider's example request.
+const seedImgURL = "http://photocdn.sohu.com/20120323/Img338614056.jpg"
+
+// demoToken is the token the demo's simulated API expects.
+const demoToken = "demo-token"
+
+func runDemo(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("demo", "[--recipients N] [--fail-rate R]")
+	people := fs.Int("recipients", 300, "how many people to send to (a sixth as many @chatroom groups are added)")
+	failRate := fs.Float64("fail-rate", 0.15, "share of answers the simulated API gives code 1001 (`0..1`), to show retries")
+	if err := a.parse(fs, args); err != nil {
+		return err
+	}
+	if *people < 1 || *people > 100000 || *failRate < 0 || *failRate >= 1 {
+		return fmt.Errorf("%w: --recipients must be 1..100000 and --fail-rate in [0, 1)", errUsage)
+	}
+	d := demo{app: a, out: a.stdout, started: time.Now(), log: a.log}
+	if a.cfg.Log.Level == "info" { // keep the showcase's output for the showcase
+		d.log = a.log.Level(zerolog.WarnLevel)
+	}
+	return d.run(ctx, *people, *failRate)
+}
+
+type demo struct {
+	*app
+	out     interface{ Write([]byte) (int, error) }
+	started time.Time
+	log     zerolog.Logger
+}
+
+func (d demo) step(format string, args ...any) {
+	fmt.Fprintf(d.out, "▸ "+format+"\n", args...)
+}
+
+func (d demo) run(ctx context.Context, people int, failRate float64) error {
+	dbURL, stopDB, err := d.database(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+	api, err := sendertest.Start(sendertest.Config{
+		Token: demoToken, Latency: 20 * time.Millisecond, LatencyJitter: 60 * time.Millisecond,
+		FailRate: failRate, Seed: uint64(time.Now().UnixNano()),
+	})
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+	d.step("simulated sendApplet API at %s: %.0f%% of answers are code 1001, retried with backoff", api.URL(), failRate*100)
+
+	pool, err := db.Open(ctx, dbURL, 24)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := db.Migrate(ctx, pool); err != nil {
+		return err
+	}
+	d.step("migrated: schema.sql applied")
+	store := db.NewStore(pool, owner())
+	id, err := d.seed(ctx, store, people)
+	if err != nil {
+		return err
+	}
+	runs, err := campaign.NewScheduler(store, campaign.SystemClock{}, d.log).CreateDueRuns(ctx)
+	if err != nil {
+		return err
+	}
+	if len(runs) != 1 {
+		return fmt.Errorf("demo campaign %d did not start (is it invalid? see campaigns.error)", id)
+	}
+	run := runs[0]
+	d.step("run %d created: %d deliveries, %d skipped (suppressed or malformed wcIds)", run.ID, run.Total, run.Skipped)
+
+	if err := d.send(ctx, store, api.URL(), run.ID); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		d.step("interrupted: cleaning up")
+		return nil
+	}
+	return d.report(ctx, store, id, run.ID, api)
+}
+
+// database returns the database to use: DATABASE_URL's, or a throwaway one.
+func (d demo) database(ctx context.Context) (string, func(), error) {
+	if url := d.cfg.Database.URL; url != "" {
+		d.step("using the database at %s (from DATABASE_URL or the configuration); demo rows stay there", config.RedactURL(url))
+		return url, func() {}, nil
+	}
+	d.step("starting a throwaway PostgreSQL from the installed binaries (removed at exit)…")
+	srv, err := pgtemp.Start(ctx, pgtemp.Options{Database: "broadcaster_demo"})
+	if errors.Is(err, pgtemp.ErrNoPostgres) {
+		return "", nil, err
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("start a throwaway PostgreSQL: %w", err)
+	}
+	stop := func() {
+		if err := srv.Stop(); err != nil {
+			d.log.Warn().Err(err).Msg("could not remove the throwaway PostgreSQL")
+		}
+	}
+	return srv.URL(), stop, nil
+}
+
+// seed inserts what an operator would: the seed applet as pasted from a
+// callback, a list of people and groups, two suppressions, a campaign.
+func (d demo) seed(ctx context.Context, store *db.Store, people int) (int64, error) {
+	suffix := time.Now().Format("20060102-150405.000")
+	var members []string
+	for i := range people {
+		members = append(members, fmt.Sprintf("wxid_demo%04d", i))
+	}
+	for i := range max(people/6, 1) {
+		members = append(members, fmt.Sprintf("%d@chatroom", 20000000000+i))
+	}
+	id, err := store.SeedDemo(ctx, db.DemoSeed{
+		TemplateName: "demo applet " + suffix,
+		ImgURL:       seedImgURL,
+		Content:      "<msg>\n" + seedAppMsg + "\n</msg>", // as pasted from a message callback
+		ListName:     "demo customers " + suffix,
+		Members:      members,
+		Suppressed:   []string{"wxid_demo0003", "wxid_demo0007"},
+		Inline:       []string{"wxid_demo0000", "jack_623555049", " padded-wcid"},
+		WID:          "0000016f-78bd-21c8-0001-29c4d004ae46",
+		CampaignName: "demo " + suffix,
+	})
+	if err != nil {
+		return 0, err
+	}
+	d.step("campaign %d inserted: the seed applet to a list of %d people and %d groups", id, people, len(members)-people)
+	return id, nil
+}
+
+// send drains the run with a live progress display.
+func (d demo) send(ctx context.Context, store *db.Store, apiURL string, runID int64) error {
+	snd, err := sender.New(sender.Options{BaseURL: apiURL, Token: demoToken, Timeout: 5 * time.Second, MaxConns: 16})
+	if err != nil {
+		return err
+	}
+	defer snd.CloseIdleConnections()
+	disp := campaign.NewDispatcher(store, snd, campaign.DispatchConfig{
+		Concurrency: 16,
+		Retry:       campaign.RetryPolicy{MaxAttempts: 5, Backoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second},
+		Lease:       15 * time.Second,
+		Location:    d.cfg.Scheduler.Location,
+	}, d.log)
+	p := newProgress(d.out, logging.IsTerminal(d.out))
+	return p.follow(ctx, func(ctx context.Context) (campaign.RunSummary, error) {
+		return store.RunSummary(ctx, runID)
+	}, disp.Drain)
+}
+
+// report prints the run's summary and a sample of its deliveries, and the SQL
+// behind them so operators can run it themselves.
+func (d demo) report(ctx context.Context, store *db.Store, campaignID, runID int64, api *sendertest.Server) error {
+	runs, err := store.ReportRuns(ctx, &campaignID, nil)
+	if err != nil {
+		return err
+	}
+	deliveries, err := store.ReportDeliveries(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if len(deliveries.Rows) > 8 {
+		deliveries.Rows = deliveries.Rows[:8]
+	}
+	r := reporter{w: d.out, loc: d.cfg.Scheduler.Location}
+	fmt.Fprintln(d.out, "\nReport (broadcaster report --campaign", campaignID, "):")
+	if err := r.table(runs); err != nil {
+		return err
+	}
+	fmt.Fprintln(d.out, "\nFirst deliveries (broadcaster report --run", runID, "lists them all):")
+	if err := r.table(deliveries); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "\nThe SQL behind the report ($1 = %d, $2 = NULL):\n%s\n", campaignID, indent(db.ReportRunsSQL()))
+	st := api.Stats()
+	fmt.Fprintf(d.out, "The simulated API saw %d requests: %d sent, %d answered 1001; at most %d in flight.\n",
+		st.Requests, st.Sent, st.Failed, st.MaxInFlight)
+	d.step("done in %s", time.Since(d.started).Round(100*time.Millisecond))
+	return nil
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    ")
+}

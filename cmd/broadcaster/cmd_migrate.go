@@ -8,7 +8,7 @@ import (
 
 func runMigrate(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("migrate", "")
-	if err := parse(fs, args); err != nil {
+	if err := a.parse(fs, args); err != nil {
 		return err
 	}
 	pool, err := a.openDB(ctx)

@@ -22,7 +22,7 @@ func runReport(ctx context.Context, a *app, args []string) error {
 	campaignID := fs.Int64("campaign", 0, "only the runs of this campaign `ID`")
 	runID := fs.Int64("run", 0, "only this run `ID`, followed by one row per delivery")
 	format := fs.String("format", "table", "output `format`: table, csv or json")
-	if err := parse(fs, args); err != nil {
+	if err := a.parse(fs, args); err != nil {
 		return err
 	}
 	if !contains(reportFormats, *format) {

@@ -16,7 +16,7 @@ const campaignLeaseMargin = 10 * time.Second
 func runRun(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("run", "[--once]")
 	once := fs.Bool("once", false, "batch job: create the runs due now, send until no delivery of an active campaign is pending or sending, exit 0")
-	if err := parse(fs, args); err != nil {
+	if err := a.parse(fs, args); err != nil {
 		return err
 	}
 	snd, err := a.newSender()
