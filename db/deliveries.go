@@ -134,8 +134,9 @@ func newResultArrays(results []campaign.Result) *resultArrays {
 		if r.Status == campaign.DeliverySent {
 			t := at.StartedAt.Add(at.Duration)
 			sentAt = &t
-			if rc := at.Receipt; rc != nil {
-				msgID, newMsgID, createTime = &rc.MsgID, &rc.NewMsgID, &rc.CreateTime
+			// A 1000 without data has a zero receipt: store NULL, not a fake id.
+			if rc := at.Receipt; rc != nil && (rc.MsgID != 0 || rc.NewMsgID != 0) {
+				msgID, newMsgID, createTime = &rc.MsgID, &rc.NewMsgID, nonZero64(rc.CreateTime)
 				mt := int32(rc.MsgType)
 				msgType = &mt
 			}
@@ -165,6 +166,13 @@ func nonZero32(v int) *int32 {
 	}
 	n := int32(v)
 	return &n
+}
+
+func nonZero64(v int64) *int64 {
+	if v == 0 {
+		return nil
+	}
+	return &v
 }
 
 func nonEmpty(s string) *string {

@@ -1,0 +1,56 @@
+# The two commands a newcomer needs are `make demo` and `make test`; each
+# does its own set-up (ensure-postgres installs PostgreSQL where it can).
+#
+# Tests that touch data use TEST_DATABASE_URL, else DATABASE_URL, when set
+# (each test gets its own randomly named database there, dropped after);
+# with neither set, each test process starts and removes a throwaway
+# PostgreSQL server of its own. Unset both to keep tests off a real server.
+
+GO        ?= go
+BIN       ?= bin/broadcaster
+# Per test binary; the whole suite must stay well under CI's ten minutes.
+TEST_TIMEOUT ?= 5m
+# How long each fuzz target runs under `make fuzz`.
+FUZZTIME  ?= 10s
+
+.PHONY: all build test vet lint bench fuzz demo ensure-postgres clean
+
+all: lint build test
+
+ensure-postgres:
+	@bash scripts/ensure-postgres
+
+build:
+	$(GO) build -o $(BIN) ./cmd/broadcaster
+
+vet:
+	$(GO) vet ./...
+
+test: ensure-postgres vet
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# gofmt plus vet; no third-party linters, so it runs anywhere Go does.
+lint: vet
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+bench: ensure-postgres
+	$(GO) test -run '^$$' -bench . -benchmem -timeout $(TEST_TIMEOUT) ./...
+
+# go test -fuzz takes one target in one package at a time: run each
+# Fuzz function found in the test files for FUZZTIME.
+fuzz: ensure-postgres
+	@set -e; found=0; \
+	for pkg in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}:{{.Dir}}{{end}}' ./...); do \
+		dir=$${pkg#*:}; pkg=$${pkg%%:*}; \
+		for fn in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go); do \
+			found=1; echo "== $$pkg $$fn"; \
+			$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done; \
+	if [ $$found = 0 ]; then echo "no fuzz targets"; fi
+
+demo: ensure-postgres
+	$(GO) run ./cmd/broadcaster demo
+
+clean:
+	rm -rf bin

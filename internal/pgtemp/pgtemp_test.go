@@ -1,0 +1,172 @@
+package pgtemp
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func start(t *testing.T, opts Options) *Server {
+	t.Helper()
+	begin := time.Now()
+	s, err := Start(t.Context(), opts)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Logf("server started in %v at %s", time.Since(begin).Round(time.Millisecond), s.Dir())
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	})
+	return s
+}
+
+func TestStartConnectStop(t *testing.T) {
+	t.Parallel()
+	s := start(t, Options{})
+	ctx := t.Context()
+
+	conn, err := pgx.Connect(ctx, s.URL())
+	if err != nil {
+		t.Fatalf("connect to %s: %v", s.URL(), err)
+	}
+	var db, fsync, maxConns string
+	err = conn.QueryRow(ctx, "SELECT current_database(), current_setting('fsync'), current_setting('max_connections')").Scan(&db, &fsync, &maxConns)
+	if err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	if db != "postgres" || fsync != "off" || maxConns != "200" {
+		t.Errorf("got database %q, fsync %q, max_connections %q; want postgres, off, 200", db, fsync, maxConns)
+	}
+	if _, err := os.Stat(filepath.Join(s.Dir(), "data", "PG_VERSION")); err != nil {
+		t.Fatalf("data directory: %v", err)
+	}
+
+	// The connection is left open: it must not keep Stop from finishing.
+	if err := s.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if _, err := os.Stat(s.Dir()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("server directory still there after Stop: %v", err)
+	}
+	if err := conn.Ping(ctx); err == nil {
+		t.Error("connection still works after Stop")
+	}
+	_ = conn.Close(ctx)
+	if err := s.Stop(); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+}
+
+func TestDatabaseOption(t *testing.T) {
+	t.Parallel()
+	s := start(t, Options{Database: "demo", MaxConnections: 30})
+	conn, err := pgx.Connect(t.Context(), s.URL())
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var db string
+	if err := conn.QueryRow(t.Context(), "SELECT current_database()").Scan(&db); err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	if db != "demo" {
+		t.Errorf("URL %s leads to database %q, want demo", s.URL(), db)
+	}
+}
+
+func TestNoPostgres(t *testing.T) {
+	empty := t.TempDir()
+	_, err := Start(t.Context(), Options{BinDir: empty})
+	if !errors.Is(err, ErrNoPostgres) {
+		t.Errorf("Start with empty BinDir: got %v, want ErrNoPostgres", err)
+	}
+
+	t.Setenv("PG_BIN", empty)
+	if _, err := findBinDir(""); !errors.Is(err, ErrNoPostgres) {
+		t.Errorf("findBinDir with empty PG_BIN: got %v, want ErrNoPostgres", err)
+	}
+}
+
+func TestNewestDebianBinDir(t *testing.T) {
+	root := t.TempDir()
+	for _, v := range []string{"9.6", "13", "15", "16"} {
+		bin := filepath.Join(root, v, "bin")
+		if err := os.MkdirAll(bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if v == "16" {
+			continue // a version without server binaries is skipped
+		}
+		for _, name := range []string{"initdb", "postgres"} {
+			if err := os.WriteFile(filepath.Join(bin, name), nil, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got, want := newestDebianBinDir(root), filepath.Join(root, "15", "bin"); got != want {
+		t.Errorf("newestDebianBinDir = %q, want %q", got, want)
+	}
+	if got := newestDebianBinDir(filepath.Join(root, "missing")); got != "" {
+		t.Errorf("newestDebianBinDir of a missing root = %q, want empty", got)
+	}
+}
+
+func TestTail(t *testing.T) {
+	log := strings.Repeat("line\n", 50) + "last\n"
+	lines := strings.Split(tail([]byte(log)), "\n")
+	if len(lines) != 20 || lines[19] != "last" {
+		t.Errorf("tail kept %d lines ending in %q, want 20 ending in \"last\"", len(lines), lines[len(lines)-1])
+	}
+}
+
+// TestTakenPortIsRetried checks that a server losing its port is reported
+// as errPortTaken, which Start retries with another port.
+func TestTakenPortIsRetried(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	s, err := initServer(t.Context(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop() })
+	err = s.startServer(t.Context(), l.Addr().(*net.TCPAddr).Port, 10)
+	if !errors.Is(err, errPortTaken) {
+		t.Fatalf("starting on a taken port: got %v, want errPortTaken", err)
+	}
+	if !strings.Contains(err.Error(), "server log") {
+		t.Errorf("error lacks the server log: %v", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.startServer(t.Context(), port, 10); err != nil {
+		t.Fatalf("retry on a free port: %v", err)
+	}
+}
+
+func TestLostPortRace(t *testing.T) {
+	for log, want := range map[string]bool{
+		"LOG:  could not bind IPv4 address \"127.0.0.1\": Address already in use\nFATAL:  could not create any TCP/IP sockets\n": true,
+		"FATAL:  could not create lock file \"/tmp/pgtemp-1/.s.PGSQL.5432.lock\": File exists\n":                                 true,
+		"FATAL:  could not create lock file \"postmaster.pid\": Permission denied\n":                                             false,
+		"FATAL:  data directory \"/tmp/x/data\" has invalid permissions\n":                                                       false,
+	} {
+		if got := lostPortRace([]byte(log)); got != want {
+			t.Errorf("lostPortRace(%q) = %v, want %v", log, got, want)
+		}
+	}
+}
