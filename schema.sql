@@ -66,6 +66,9 @@ CREATE TABLE IF NOT EXISTS campaign_runs (
     created_at    timestamptz NOT NULL DEFAULT now(),
     started_at    timestamptz NULL,
     finished_at   timestamptz NULL,
+    -- Why a run was cancelled: the campaign was cancelled, or the firing was
+    -- skipped because the previous run was still sending.
+    note          text NULL,
     UNIQUE (campaign_id, scheduled_for)
 );
 
@@ -121,6 +124,24 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
     response    text NULL,
     -- A result written again after a database outage must not be counted twice.
     UNIQUE (delivery_id, attempt)
+);
+
+-- Per sending account (w_id): pacing and circuit-breaker state. It lives in
+-- the database so that the limits hold for all instances together (SPEC §6).
+-- Rows appear when an account first sends; operators may read them, or clear
+-- paused_until to lift a breaker early.
+CREATE TABLE IF NOT EXISTS sending_accounts (
+    w_id                 text PRIMARY KEY,
+    -- Token bucket: tokens left at refilled_at; refills at rate_limit.per_account
+    -- per second up to rate_limit.burst.
+    tokens               double precision NOT NULL DEFAULT 0,
+    refilled_at          timestamptz NOT NULL DEFAULT now(),
+    -- No send before this: the random 0..rate_limit.jitter pause.
+    not_before           timestamptz NOT NULL DEFAULT '-infinity',
+    -- Circuit breaker: failed attempts in a row, and the pause they caused.
+    consecutive_failures integer NOT NULL DEFAULT 0,
+    paused_until         timestamptz NULL,
+    updated_at           timestamptz NOT NULL DEFAULT now()
 );
 
 -- broadcaster_wcid_problem says why a wcId cannot be sent to, or NULL when it
