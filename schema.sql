@@ -105,7 +105,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     UNIQUE (run_id, wc_id)
 );
 
-CREATE INDEX IF NOT EXISTS deliveries_due_idx ON deliveries (next_attempt_at, id)
+-- Claims walk each sending account's campaigns in due order.
+CREATE INDEX IF NOT EXISTS deliveries_pending_idx ON deliveries (campaign_id, next_attempt_at, id)
     WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS deliveries_sending_idx ON deliveries (lease_until)
     WHERE status = 'sending';
@@ -138,8 +139,16 @@ CREATE TABLE IF NOT EXISTS sending_accounts (
     refilled_at          timestamptz NOT NULL DEFAULT now(),
     -- No send before this: the random 0..rate_limit.jitter pause.
     not_before           timestamptz NOT NULL DEFAULT '-infinity',
-    -- Circuit breaker: failed attempts in a row, and the pause they caused.
+    -- Circuit breaker: failed attempts in a row and when the last one was.
+    -- With breaker.consecutive_failures or more, the account rests until
+    -- last_failure_at + breaker.cool_down, then one probe is sent.
     consecutive_failures integer NOT NULL DEFAULT 0,
+    last_failure_at      timestamptz NULL,
+    -- Set while the breaker's probe is in flight, so only one goes; cleared
+    -- by its result, or run out (the probe's lease) if its sender died.
+    probe_until          timestamptz NULL,
+    -- Operators may set this to rest an account by hand; broadcaster only
+    -- reads it.
     paused_until         timestamptz NULL,
     updated_at           timestamptz NOT NULL DEFAULT now()
 );

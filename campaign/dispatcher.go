@@ -18,6 +18,7 @@ import (
 type DispatchConfig struct {
 	Concurrency  int            // sendApplet requests in flight at most (16)
 	Retry        RetryPolicy    // what each attempt leads to
+	Pacing       Pacing         // per-account limits and circuit breaker
 	Lease        time.Duration  // a claim's lifetime: api.timeout + 10s (25s)
 	PollInterval time.Duration  // look for due work at least this often (5s)
 	Location     *time.Location // time zone of {{date}} (Local)
@@ -66,6 +67,7 @@ type Dispatcher struct {
 	templates templateCache
 
 	inflight atomic.Int64
+	failing  unrecorded    // accounts with failed attempts not yet recorded
 	freed    chan struct{} // a worker finished
 	wake     chan struct{} // new work may be due
 }
@@ -96,7 +98,7 @@ func (d *Dispatcher) Run(ctx context.Context) error { return d.run(ctx, false) }
 func (d *Dispatcher) Drain(ctx context.Context) error { return d.run(ctx, true) }
 
 func (d *Dispatcher) run(ctx context.Context, untilDone bool) error {
-	rec := newRecorder(d.store, d.cfg, d.log, d.runsCompleted)
+	rec := newRecorder(d.store, d.cfg, d.log, d.runsCompleted, d.failing.recorded)
 	var bg conc.WaitGroup
 	bg.Go(rec.run)
 	workers := pool.New().WithMaxGoroutines(d.cfg.Concurrency)
@@ -118,7 +120,9 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 		}
 		free := d.cfg.Concurrency - int(d.inflight.Load())
 		if free > 0 {
-			claimed, err := d.store.Claim(ctx, free, d.cfg.Lease)
+			claimed, err := d.store.Claim(ctx, ClaimParams{
+				Limit: free, Lease: d.cfg.Lease, Pacing: d.cfg.Pacing, Exclude: d.failing.accounts(),
+			})
 			if err != nil {
 				d.log.Error().Err(err).Msg("claim failed; trying again")
 				d.pause(ctx, time.Second)
@@ -131,41 +135,44 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 				continue // more may be due right now
 			}
 		}
-		wait := d.cfg.PollInterval
-		if d.inflight.Load() == 0 {
-			done, next, err := d.idle(ctx, rec)
-			if err != nil {
-				d.log.Warn().Err(err).Msg("could not check what is left to send")
-				next = time.Second
-			}
-			if done && untilDone {
-				return nil
-			}
-			wait = min(wait, next)
+		done, next, err := d.idle(ctx, rec, d.inflight.Load() == 0)
+		if err != nil {
+			d.log.Warn().Err(err).Msg("could not check what is left to send")
+			next = time.Second
 		}
-		d.pause(ctx, wait)
+		if done && untilDone {
+			return nil
+		}
+		d.pause(ctx, min(d.cfg.PollInterval, next))
 	}
 	return nil
 }
 
-// idle is called when no worker is busy: it makes sure every result is
-// recorded and asks the store what is left and when it is due.
-func (d *Dispatcher) idle(ctx context.Context, rec *recorder) (done bool, next time.Duration, err error) {
-	if err := rec.flush(ctx); err != nil {
-		return false, 0, err
+// idle is called when nothing more can be claimed now. It asks the store
+// what is left and when the next delivery may go (backoff, pacing), so the
+// loop sleeps until then. When no worker is busy (quiet) it first makes sure
+// every result is recorded, so that "nothing left" can be trusted.
+func (d *Dispatcher) idle(ctx context.Context, rec *recorder, quiet bool) (done bool, next time.Duration, err error) {
+	if quiet {
+		if err := rec.flush(ctx); err != nil {
+			return false, 0, err
+		}
 	}
-	o, err := d.store.Outstanding(ctx)
+	o, err := d.store.Outstanding(ctx, d.cfg.Pacing)
 	if err != nil {
 		return false, 0, err
 	}
-	next = max(o.NextDue, 10*time.Millisecond)
+	next = max(o.NextDue, minWait)
 	if o.Pending == 0 && o.Sending > 0 {
 		// Claimed elsewhere: another instance is sending, or a dead one's
 		// lease must run out before it is reaped.
 		next = d.cfg.ReapEvery
 	}
-	return o.Done(), next, nil
+	return quiet && o.Done(), next, nil
 }
+
+// minWait keeps the loop from spinning on work another instance holds.
+const minWait = 20 * time.Millisecond
 
 // pause waits for d, a finished worker, a wake-up or the end of ctx.
 func (d *Dispatcher) pause(ctx context.Context, wait time.Duration) {
@@ -204,7 +211,11 @@ func (d *Dispatcher) start(ctx context.Context, workers *pool.Pool, rec *recorde
 			d.inflight.Add(-1)
 			signal(d.freed)
 		}()
-		rec.add(d.attempt(sendCtx, dl))
+		res := d.attempt(sendCtx, dl)
+		if d.cfg.Pacing.BreakerFailures > 0 && res.Attempt.Outcome != OutcomeSent {
+			d.failing.add(dl.WID)
+		}
+		rec.add(res)
 	})
 }
 
@@ -296,6 +307,47 @@ func (c *templateCache) forget(runID int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.runs, runID)
+}
+
+// unrecorded counts, per account, failed attempts whose results are not in
+// the database yet, where the circuit breaker cannot see them.
+type unrecorded struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (u *unrecorded) add(wID string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.n == nil {
+		u.n = map[string]int{}
+	}
+	u.n[wID]++
+}
+
+// recorded is told of every batch the recorder wrote.
+func (u *unrecorded) recorded(rs []Result) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, r := range rs {
+		w := r.Delivery.WID
+		if r.Attempt.Outcome == OutcomeSent || u.n[w] == 0 {
+			continue
+		}
+		if u.n[w]--; u.n[w] == 0 {
+			delete(u.n, w)
+		}
+	}
+}
+
+func (u *unrecorded) accounts() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := make([]string, 0, len(u.n))
+	for w := range u.n {
+		out = append(out, w)
+	}
+	return out
 }
 
 // signal wakes a waiter on ch without ever blocking.

@@ -27,6 +27,8 @@ type harness struct {
 	api   *sendertest.Server
 	snd   *sender.Client
 	cfg   campaign.DispatchConfig
+
+	dispatcherWake func() // the running dispatcher's Wake, where a test needs it
 }
 
 func newHarness(t *testing.T, api sendertest.Config) *harness {

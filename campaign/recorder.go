@@ -23,13 +23,14 @@ type recorder struct {
 	in         chan Result
 	flushes    chan chan error
 	completed  func([]int64)
+	written    func([]Result)
 
 	buf      []Result
 	failures int
 	retryAt  time.Time
 }
 
-func newRecorder(store DeliveryStore, cfg DispatchConfig, log zerolog.Logger, completed func([]int64)) *recorder {
+func newRecorder(store DeliveryStore, cfg DispatchConfig, log zerolog.Logger, completed func([]int64), written func([]Result)) *recorder {
 	return &recorder{
 		store:      store,
 		log:        log,
@@ -39,6 +40,7 @@ func newRecorder(store DeliveryStore, cfg DispatchConfig, log zerolog.Logger, co
 		in:         make(chan Result, cfg.Concurrency*2),
 		flushes:    make(chan chan error),
 		completed:  completed,
+		written:    written,
 	}
 }
 
@@ -130,6 +132,9 @@ func (r *recorder) write() {
 	}
 	if r.failures > 0 {
 		r.log.Info().Int("results", len(r.buf)).Msg("database is back; results recorded")
+	}
+	if r.written != nil {
+		r.written(r.buf)
 	}
 	r.failures, r.buf = 0, r.buf[:0]
 	if len(completed) > 0 && r.completed != nil {

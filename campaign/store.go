@@ -74,7 +74,7 @@ type Result struct {
 type Outstanding struct {
 	Pending int           // pending deliveries of active campaigns
 	Sending int           // deliveries claimed and not yet recorded
-	NextDue time.Duration // until the earliest pending delivery is due; 0 if due now
+	NextDue time.Duration // until the earliest pending delivery may be sent; 0 if now
 }
 
 // Done reports whether no delivery of an active campaign is pending or sending.
@@ -99,9 +99,10 @@ type RunStore interface {
 type DeliveryStore interface {
 	// Template returns the template of a campaign.
 	Template(ctx context.Context, campaignID int64) (Template, error)
-	// Claim marks up to limit due deliveries of active campaigns as sending,
-	// leased for lease, skipping rows other processes hold.
-	Claim(ctx context.Context, limit int, lease time.Duration) ([]Delivery, error)
+	// Claim marks up to p.Limit due deliveries of active campaigns as
+	// sending, leased for p.Lease, taking only deliveries whose account
+	// p.Pacing allows to send now and skipping rows other processes hold.
+	Claim(ctx context.Context, p ClaimParams) ([]Delivery, error)
 	// Record stores attempts and results in one transaction and completes
 	// the runs (and one-shot campaigns) that have nothing left to send,
 	// returning those runs. It is idempotent: a batch recorded again after
@@ -112,8 +113,9 @@ type DeliveryStore interface {
 	// completes any open run with nothing left to send (a run whose last
 	// results were recorded by two processes at once can miss completion).
 	Reap(ctx context.Context, retryAmbiguous bool) (int, error)
-	// Outstanding counts what is left to send.
-	Outstanding(ctx context.Context) (Outstanding, error)
+	// Outstanding counts what is left to send and says when the next
+	// delivery may go, given its backoff and its account's pacing.
+	Outstanding(ctx context.Context, p Pacing) (Outstanding, error)
 }
 
 // Store is everything broadcaster keeps in its database.

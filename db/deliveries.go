@@ -21,16 +21,28 @@ func (s *Store) Template(ctx context.Context, campaignID int64) (campaign.Templa
 	return t, nil
 }
 
-// Claim implements campaign.DeliveryStore.
-func (s *Store) Claim(ctx context.Context, limit int, lease time.Duration) ([]campaign.Delivery, error) {
-	rows, err := s.pool.Query(ctx, claimSQL, limit, s.owner, lease.Milliseconds())
-	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
-	}
-	ds, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (campaign.Delivery, error) {
-		var d campaign.Delivery
-		err := row.Scan(&d.ID, &d.RunID, &d.CampaignID, &d.WcID, &d.WID, &d.Attempt, &d.ScheduledFor)
-		return d, err
+// Claim implements campaign.DeliveryStore: in one transaction, make sure
+// every active account has a pacing row, then claim what the accounts may
+// send now.
+func (s *Store) Claim(ctx context.Context, p campaign.ClaimParams) ([]campaign.Delivery, error) {
+	var ds []campaign.Delivery
+	pc := p.Pacing
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, ensureAccountsSQL, float64(max(pc.Burst, 1))); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, claimSQL, p.Limit, s.owner, p.Lease.Milliseconds(),
+			pc.PerSecond, float64(max(pc.Burst, 1)), pc.Jitter.Milliseconds(),
+			pc.BreakerFailures, pc.BreakerCoolDown.Milliseconds(), excluded(p.Exclude))
+		if err != nil {
+			return err
+		}
+		ds, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (campaign.Delivery, error) {
+			var d campaign.Delivery
+			err := row.Scan(&d.ID, &d.RunID, &d.CampaignID, &d.WcID, &d.WID, &d.Attempt, &d.ScheduledFor)
+			return d, err
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
@@ -57,6 +69,10 @@ func (s *Store) Record(ctx context.Context, results []campaign.Result) ([]int64,
 		runs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 		if err != nil {
 			return fmt.Errorf("update deliveries: %w", err)
+		}
+		acct := newAccountResults(results)
+		if _, err := tx.Exec(ctx, accountResultsSQL, acct.wID, acct.reset, acct.fails); err != nil {
+			return fmt.Errorf("update accounts: %w", err)
 		}
 		completed, err = completeRuns(ctx, tx, distinct(runs))
 		return err
@@ -86,12 +102,14 @@ func (s *Store) Reap(ctx context.Context, retryAmbiguous bool) (int, error) {
 }
 
 // Outstanding implements campaign.DeliveryStore.
-func (s *Store) Outstanding(ctx context.Context) (campaign.Outstanding, error) {
+func (s *Store) Outstanding(ctx context.Context, p campaign.Pacing) (campaign.Outstanding, error) {
 	var (
 		o      campaign.Outstanding
 		nextMS int64
 	)
-	if err := s.pool.QueryRow(ctx, outstandingSQL).Scan(&o.Pending, &o.Sending, &nextMS); err != nil {
+	err := s.pool.QueryRow(ctx, outstandingSQL, p.PerSecond, p.BreakerFailures, p.BreakerCoolDown.Milliseconds()).
+		Scan(&o.Pending, &o.Sending, &nextMS)
+	if err != nil {
 		return o, fmt.Errorf("count outstanding deliveries: %w", err)
 	}
 	o.NextDue = time.Duration(nextMS) * time.Millisecond
@@ -158,6 +176,44 @@ func (a *resultArrays) attemptArgs() []any {
 func (a *resultArrays) deliveryArgs() []any {
 	return []any{a.id, a.attempt, a.status, a.code, a.lastErr, a.msgIDs,
 		a.newMsgIDs, a.createTimes, a.msgType, a.sentAt, a.retryMS, a.wID}
+}
+
+// accountResults is, per sending account in a batch, what the circuit
+// breaker needs: whether a send succeeded (which restarts the count of
+// failures in a row) and how many attempts failed after the last success.
+// Every attempt that did not send counts as a failure.
+type accountResults struct {
+	wID   []string
+	reset []bool
+	fails []int32
+}
+
+func newAccountResults(results []campaign.Result) accountResults {
+	index := map[string]int{}
+	var a accountResults
+	for _, r := range results {
+		i, ok := index[r.Delivery.WID]
+		if !ok {
+			i = len(a.wID)
+			index[r.Delivery.WID] = i
+			a.wID, a.reset, a.fails = append(a.wID, r.Delivery.WID), append(a.reset, false), append(a.fails, 0)
+		}
+		if r.Attempt.Outcome == campaign.OutcomeSent {
+			a.reset[i], a.fails[i] = true, 0
+		} else {
+			a.fails[i]++
+		}
+	}
+	return a
+}
+
+// excluded never passes NULL for the exclusion list: NOT (x = ANY(NULL)) is
+// NULL, which would exclude everything.
+func excluded(ws []string) []string {
+	if ws == nil {
+		return []string{}
+	}
+	return ws
 }
 
 func nonZero32(v int) *int32 {

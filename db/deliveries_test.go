@@ -33,7 +33,7 @@ func TestClaimTakesDueDeliveriesOfActiveCampaignsOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				ds, err := f.store.Claim(f.ctx, 3, time.Minute)
+				ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: 3, Lease: time.Minute})
 				if err != nil {
 					t.Error(err)
 					return
@@ -163,7 +163,7 @@ func TestReapExpiredLeases(t *testing.T) {
 		f := newFixture(t)
 		id := f.campaign([]string{"a", "b"})
 		run := f.run(id)
-		if _, err := f.store.Claim(f.ctx, 1, -time.Second); err != nil { // already expired
+		if _, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: 1, Lease: -time.Second}); err != nil { // already expired
 			t.Fatal(err)
 		}
 		f.claim(1) // still leased
@@ -180,14 +180,14 @@ func TestReapExpiredLeases(t *testing.T) {
 
 func TestOutstanding(t *testing.T) {
 	f := newFixture(t)
-	o, err := f.store.Outstanding(f.ctx)
+	o, err := f.store.Outstanding(f.ctx, campaign.Pacing{})
 	if err != nil || !o.Done() {
 		t.Fatalf("empty database: %+v, %v", o, err)
 	}
 	f.run(f.campaign([]string{"a", "b", "c"}))
 	f.claim(1)
 	f.exec(`UPDATE deliveries SET next_attempt_at = now() + interval '10 seconds' WHERE status = 'pending'`)
-	o, err = f.store.Outstanding(f.ctx)
+	o, err = f.store.Outstanding(f.ctx, campaign.Pacing{})
 	if err != nil {
 		t.Fatal(err)
 	}

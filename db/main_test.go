@@ -97,7 +97,7 @@ func (f *fixture) now() (t time.Time) {
 
 func (f *fixture) claim(limit int) []campaign.Delivery {
 	f.t.Helper()
-	ds, err := f.store.Claim(f.ctx, limit, time.Minute)
+	ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: limit, Lease: time.Minute})
 	if err != nil {
 		f.t.Fatalf("Claim: %v", err)
 	}

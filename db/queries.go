@@ -27,4 +27,8 @@ var (
 	reapSQL string
 	//go:embed sql/outstanding.sql
 	outstandingSQL string
+	//go:embed sql/ensure_accounts.sql
+	ensureAccountsSQL string
+	//go:embed sql/account_results.sql
+	accountResultsSQL string
 )

@@ -28,14 +28,16 @@ func TestEndToEndBatch(t *testing.T) {
 	}
 	defer api.Close()
 	env := map[string]string{
-		"DATABASE_URL":                    dbURL,
-		"BROADCASTER_API_BASE_URL":        api.URL(),
-		"BROADCASTER_API_TOKEN":           token,
-		"BROADCASTER_RETRY_BACKOFF":       "5ms",
-		"BROADCASTER_RETRY_MAX_BACKOFF":   "20ms",
-		"BROADCASTER_LOG_FORMAT":          "json",
-		"BROADCASTER_LOG_LEVEL":           "debug",
-		"BROADCASTER_WORKERS_CONCURRENCY": "4",
+		"DATABASE_URL":                       dbURL,
+		"BROADCASTER_API_BASE_URL":           api.URL(),
+		"BROADCASTER_API_TOKEN":              token,
+		"BROADCASTER_RETRY_BACKOFF":          "5ms",
+		"BROADCASTER_RETRY_MAX_BACKOFF":      "20ms",
+		"BROADCASTER_LOG_FORMAT":             "json",
+		"BROADCASTER_LOG_LEVEL":              "debug",
+		"BROADCASTER_WORKERS_CONCURRENCY":    "4",
+		"BROADCASTER_RATE_LIMIT_PER_ACCOUNT": "0",
+		"BROADCASTER_RATE_LIMIT_JITTER":      "0s",
 	}
 	for range 2 {
 		if r := broadcaster(t, env, "migrate"); r.code != 0 {

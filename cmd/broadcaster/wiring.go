@@ -82,6 +82,13 @@ func (a *app) dispatchConfig() campaign.DispatchConfig {
 			MaxBackoff:  c.Retry.MaxBackoff,
 			Ambiguous:   c.Retry.Ambiguous,
 		},
+		Pacing: campaign.Pacing{
+			PerSecond:       c.RateLimit.PerAccount,
+			Burst:           c.RateLimit.Burst,
+			Jitter:          c.RateLimit.Jitter,
+			BreakerFailures: c.Breaker.ConsecutiveFailures,
+			BreakerCoolDown: c.Breaker.CoolDown,
+		},
 		// SPEC §6: a delivery left sending by a dead process is reaped
 		// within api.timeout + 10s.
 		Lease:        c.API.Timeout + campaignLeaseMargin,

@@ -1,27 +1,68 @@
--- Claims up to $1 due deliveries of active campaigns for this process ($2),
--- leased for $3 milliseconds. SKIP LOCKED lets several instances claim at once
--- without waiting on, or ever taking, each other's rows. The attempt counter
--- moves at claim time, so a late result can be matched to its attempt.
-WITH due AS (
-    SELECT d.id
-    FROM deliveries d
-    JOIN campaigns c ON c.id = d.campaign_id
-    WHERE d.status = 'pending'
-      AND d.next_attempt_at <= now()
-      AND c.status = 'active'
-    ORDER BY d.next_attempt_at, d.id
+-- Claims up to $1 due deliveries for this process ($2), leased for $3 ms,
+-- taking only deliveries whose sending account may send now (SPEC §6):
+--   $4 rate per second (0: unlimited)   $5 burst   $6 jitter ms
+--   $7 breaker threshold (0: off)       $8 breaker cool-down ms
+--   $9 accounts to leave alone for now
+-- Account rows are locked with SKIP LOCKED, so instances sharing the database
+-- pace each account together; delivery rows likewise, so no two instances
+-- ever claim the same delivery. The attempt counter moves at claim time, so a
+-- late result can be matched to its attempt.
+WITH acct AS (
+    SELECT a.w_id,
+           CASE WHEN $4::float8 > 0
+                THEN least($5::float8, a.tokens + $4::float8 * extract(epoch FROM now() - a.refilled_at))
+                ELSE $1::float8 END AS tokens,
+           ($7::int > 0 AND a.consecutive_failures >= $7::int) AS probing
+    FROM sending_accounts a
+    WHERE a.not_before <= now()
+      AND (a.paused_until IS NULL OR a.paused_until <= now())
+      AND (a.probe_until IS NULL OR a.probe_until <= now())
+      AND NOT (a.w_id = ANY ($9::text[]))
+      AND NOT ($7::int > 0 AND a.consecutive_failures >= $7::int
+               AND a.last_failure_at + $8::bigint * interval '1 millisecond' > now())
+    FOR UPDATE SKIP LOCKED
+), allowance AS (
+    SELECT w_id, tokens, probing,
+           CASE WHEN probing THEN 1 ELSE floor(tokens)::int END AS n
+    FROM acct
+    WHERE tokens >= 1
+), due AS (
+    SELECT x.id, al.w_id
+    FROM allowance al
+    CROSS JOIN LATERAL (
+        SELECT d.id
+        FROM campaigns c
+        JOIN deliveries d ON d.campaign_id = c.id
+        WHERE c.w_id = al.w_id
+          AND c.status = 'active'
+          AND d.status = 'pending'
+          AND d.next_attempt_at <= now()
+        ORDER BY d.next_attempt_at, d.id
+        LIMIT al.n
+        FOR UPDATE OF d SKIP LOCKED
+    ) x
     LIMIT $1
-    FOR UPDATE OF d SKIP LOCKED
 ), claimed AS (
     UPDATE deliveries d
     SET status = 'sending',
         attempts = d.attempts + 1,
         claimed_by = $2,
-        lease_until = now() + $3 * interval '1 millisecond',
+        lease_until = now() + $3::bigint * interval '1 millisecond',
         updated_at = now()
     FROM due
     WHERE d.id = due.id
     RETURNING d.id, d.run_id, d.campaign_id, d.wc_id, d.attempts
+), spent AS (
+    UPDATE sending_accounts a
+    SET tokens = CASE WHEN $4::float8 > 0 THEN al.tokens - k.n ELSE a.tokens END,
+        refilled_at = now(),
+        not_before = now() + random() * $6::bigint * interval '1 millisecond',
+        probe_until = CASE WHEN al.probing
+                           THEN now() + $3::bigint * interval '1 millisecond' END,
+        updated_at = now()
+    FROM (SELECT w_id, count(*) AS n FROM due GROUP BY w_id) k
+    JOIN allowance al ON al.w_id = k.w_id
+    WHERE a.w_id = k.w_id
 ), started AS (
     UPDATE campaign_runs r
     SET status = 'running', started_at = coalesce(r.started_at, now())

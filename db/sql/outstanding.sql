@@ -1,11 +1,28 @@
--- What is left to send for active campaigns, and how long until the earliest
--- pending delivery is due (milliseconds, 0 when due now).
-SELECT count(*) FILTER (WHERE d.status = 'pending'),
-       count(*) FILTER (WHERE d.status = 'sending'),
-       coalesce(ceil(extract(epoch FROM greatest(
-           min(d.next_attempt_at) FILTER (WHERE d.status = 'pending') - now(),
-           interval '0')) * 1000), 0)::bigint
-FROM deliveries d
-JOIN campaigns c ON c.id = d.campaign_id
-WHERE d.status IN ('pending', 'sending')
-  AND c.status = 'active'
+-- What is left to send for active campaigns, and how long (ms) until the
+-- earliest pending delivery may go: its own backoff, and its account's pacing
+-- (jitter pause, token refill at $1 per second, breaker rest).
+--   $1 rate per second (0: unlimited)   $2 breaker threshold (0: off)
+--   $3 breaker cool-down ms
+WITH pending AS (
+    SELECT c.w_id, count(*) AS n, min(d.next_attempt_at) AS next_at
+    FROM deliveries d
+    JOIN campaigns c ON c.id = d.campaign_id
+    WHERE d.status = 'pending' AND c.status = 'active'
+    GROUP BY c.w_id
+), ready AS (
+    SELECT p.n,
+           greatest(p.next_at,
+                    a.not_before,
+                    a.paused_until,
+                    a.probe_until,
+                    CASE WHEN $1::float8 > 0 AND a.tokens < 1
+                         THEN a.refilled_at + (1 - a.tokens) / $1::float8 * interval '1 second' END,
+                    CASE WHEN $2::int > 0 AND a.consecutive_failures >= $2::int
+                         THEN a.last_failure_at + $3::bigint * interval '1 millisecond' END) AS at
+    FROM pending p
+    LEFT JOIN sending_accounts a ON a.w_id = p.w_id
+)
+SELECT coalesce((SELECT sum(n) FROM ready), 0)::bigint,
+       (SELECT count(*) FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id
+        WHERE d.status = 'sending' AND c.status = 'active'),
+       coalesce(ceil(extract(epoch FROM greatest((SELECT min(at) FROM ready) - now(), interval '0')) * 1000), 0)::bigint

@@ -1,0 +1,36 @@
+package campaign
+
+import "time"
+
+// Pacing limits how each sending account (w_id) sends, so WeChat does not
+// flag it (SPEC §6). The store enforces it when claiming, across every
+// instance sharing the database: a claim only takes deliveries of accounts
+// allowed to send now, so a paced account never holds a worker that another
+// account could use.
+type Pacing struct {
+	// PerSecond is the sustained sends per second per account; 0 means
+	// unlimited.
+	PerSecond float64
+	// Burst is how many sends may go back to back before PerSecond applies.
+	Burst int
+	// Jitter is the upper bound of a random pause after each of an
+	// account's claims, so its rhythm does not look machine-made.
+	Jitter time.Duration
+	// BreakerFailures failed attempts in a row rest an account for
+	// BreakerCoolDown, after which one probe is sent: success resumes it,
+	// failure rests it again. 0 disables the breaker.
+	BreakerFailures int
+	BreakerCoolDown time.Duration
+}
+
+// ClaimParams says how much to claim and under which limits.
+type ClaimParams struct {
+	Limit  int           // deliveries at most: the idle workers
+	Lease  time.Duration // how long the claim holds before it may be reaped
+	Pacing Pacing
+	// Exclude names accounts not to claim for now: those with a failed
+	// attempt this process has not recorded yet, which the breaker cannot
+	// see. Without it a fast-failing account could be sent to many more
+	// times than the breaker allows while its results wait to be written.
+	Exclude []string
+}

@@ -1,0 +1,191 @@
+package db_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/broadcaster/broadcaster/campaign"
+)
+
+// pacedCampaign inserts an active one-shot campaign sending from wID, with
+// its run created.
+func (f *fixture) pacedCampaign(wID string, n int) int64 {
+	f.t.Helper()
+	var rcpts []string
+	for i := range n {
+		rcpts = append(rcpts, wID+"_r"+itoa(int64(i)))
+	}
+	id := f.campaign(rcpts)
+	f.exec(`UPDATE campaigns SET w_id = $2 WHERE id = $1`, id, wID)
+	f.run(id)
+	return id
+}
+
+func (f *fixture) claimWith(p campaign.Pacing, limit int) map[string]int {
+	f.t.Helper()
+	ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: limit, Lease: time.Minute, Pacing: p})
+	if err != nil {
+		f.t.Fatalf("Claim: %v", err)
+	}
+	per := map[string]int{}
+	for _, d := range ds {
+		per[d.WID]++
+	}
+	return per
+}
+
+func TestClaimPacesEachAccount(t *testing.T) {
+	f := newFixture(t)
+	f.pacedCampaign("acct_a", 10)
+	f.pacedCampaign("acct_b", 10)
+	p := campaign.Pacing{PerSecond: 1, Burst: 2}
+
+	if got := f.claimWith(p, 100); got["acct_a"] != 2 || got["acct_b"] != 2 {
+		t.Fatalf("first claim = %v, want a full burst of 2 per account", got)
+	}
+	if got := f.claimWith(p, 100); len(got) != 0 {
+		t.Fatalf("claim with empty buckets = %v, want nothing", got)
+	}
+	o, err := f.store.Outstanding(f.ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.NextDue < 900*time.Millisecond || o.NextDue > time.Second {
+		t.Errorf("NextDue = %v, want about 1s (one token at 1/s)", o.NextDue)
+	}
+	// A second and a half later, each bucket holds one and a half tokens.
+	f.exec(`UPDATE sending_accounts SET refilled_at = refilled_at - interval '1500 milliseconds'`)
+	if got := f.claimWith(p, 100); got["acct_a"] != 1 || got["acct_b"] != 1 {
+		t.Fatalf("claim after refill = %v, want 1 per account", got)
+	}
+	if got := f.claimWith(campaign.Pacing{}, 100); got["acct_a"] != 7 || got["acct_b"] != 7 {
+		t.Errorf("unlimited claim = %v, want the remaining 7 each", got)
+	}
+}
+
+func TestClaimJitterPausesTheAccount(t *testing.T) {
+	f := newFixture(t)
+	f.pacedCampaign("acct_a", 5)
+	p := campaign.Pacing{Burst: 1, Jitter: time.Hour}
+	if got := f.claimWith(p, 100); got["acct_a"] != 5 {
+		t.Fatalf("unlimited rate takes all due: %v", got)
+	}
+	var ok bool
+	if err := f.pool.QueryRow(f.ctx, `SELECT not_before > now() AND not_before <= now() + interval '1 hour' FROM sending_accounts`).Scan(&ok); err != nil || !ok {
+		t.Errorf("not_before not within the jitter: %v %v", ok, err)
+	}
+}
+
+func TestOperatorPauseOfAnAccountHoldsOnlyThatAccount(t *testing.T) {
+	f := newFixture(t)
+	f.pacedCampaign("acct_a", 3)
+	f.pacedCampaign("acct_b", 3)
+	f.claimWith(campaign.Pacing{}, 0) // creates the account rows
+	f.exec(`UPDATE sending_accounts SET paused_until = now() + interval '1 hour' WHERE w_id = 'acct_a'`)
+	if got := f.claimWith(campaign.Pacing{}, 100); got["acct_a"] != 0 || got["acct_b"] != 3 {
+		t.Errorf("claim = %v, want only acct_b's 3", got)
+	}
+}
+
+func TestBreakerRestsAnAccountThenProbes(t *testing.T) {
+	f := newFixture(t)
+	f.pacedCampaign("acct_a", 10)
+	f.pacedCampaign("acct_b", 10)
+	p := campaign.Pacing{Burst: 5, PerSecond: 100, BreakerFailures: 3, BreakerCoolDown: time.Minute}
+
+	fail := func(ds []campaign.Delivery) {
+		t.Helper()
+		var rs []campaign.Result
+		for _, d := range ds {
+			rs = append(rs, campaign.Result{Delivery: d, Status: campaign.DeliveryPending, Error: "code 1001",
+				Attempt: campaign.Attempt{Outcome: campaign.OutcomeRetry, StartedAt: time.Now(), Code: "1001"}})
+		}
+		f.record(rs...)
+	}
+	ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: 3, Lease: time.Minute, Pacing: campaign.Pacing{}})
+	if err != nil || len(ds) != 3 {
+		t.Fatalf("claim: %v %v", ds, err)
+	}
+	var a []campaign.Delivery
+	for _, d := range ds {
+		d.WID = "acct_a" // three failures in a row, all from acct_a
+		a = append(a, d)
+	}
+	fail(a)
+	if n := f.int64(`SELECT consecutive_failures FROM sending_accounts WHERE w_id = 'acct_a'`); n != 3 {
+		t.Fatalf("consecutive_failures = %d, want 3", n)
+	}
+	f.exec(`UPDATE deliveries SET next_attempt_at = now()`)
+	if got := f.claimWith(p, 100); got["acct_a"] != 0 || got["acct_b"] == 0 {
+		t.Fatalf("claim while acct_a rests = %v, want only acct_b", got)
+	}
+	f.exec(`UPDATE campaigns SET status = 'paused' WHERE w_id = 'acct_b'`)
+	o, err := f.store.Outstanding(f.ctx, campaign.Pacing{BreakerFailures: 3, BreakerCoolDown: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Pending == 0 || o.NextDue < 50*time.Second {
+		t.Errorf("Outstanding with only the resting account = %+v, want the cool-down", o)
+	}
+	f.exec(`UPDATE campaigns SET status = 'active' WHERE w_id = 'acct_b'`)
+
+	// The cool-down has passed: exactly one probe, and nothing more until
+	// its result arrives.
+	f.exec(`UPDATE sending_accounts SET last_failure_at = now() - interval '2 minutes'`)
+	probe, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: 100, Lease: time.Minute, Pacing: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var probes []campaign.Delivery
+	for _, d := range probe {
+		if d.WID == "acct_a" {
+			probes = append(probes, d)
+		}
+	}
+	if len(probes) != 1 {
+		t.Fatalf("probes = %d, want 1", len(probes))
+	}
+	if got := f.claimWith(p, 100); got["acct_a"] != 0 {
+		t.Fatalf("claimed %d more while the probe is in flight", got["acct_a"])
+	}
+	ok := campaign.Result{Delivery: probes[0], Status: campaign.DeliverySent,
+		Attempt: campaign.Attempt{Outcome: campaign.OutcomeSent, StartedAt: time.Now(), Code: "1000", Receipt: &campaign.Receipt{MsgID: 1, NewMsgID: 2}}}
+	f.record(ok)
+	if n := f.int64(`SELECT consecutive_failures FROM sending_accounts WHERE w_id = 'acct_a'`); n != 0 {
+		t.Fatalf("after a successful probe consecutive_failures = %d", n)
+	}
+	f.exec(`UPDATE sending_accounts SET refilled_at = now() - interval '1 second'`) // buckets full
+	if got := f.claimWith(p, 100); got["acct_a"] != 5 {
+		t.Errorf("after the probe claim = %v, want a full burst for acct_a", got)
+	}
+}
+
+func TestPacingHoldsAcrossConcurrentClaimers(t *testing.T) {
+	f := newFixture(t)
+	f.pacedCampaign("acct_a", 20)
+	p := campaign.Pacing{PerSecond: 0.001, Burst: 1}
+	var (
+		mu    sync.Mutex
+		total int
+		wg    sync.WaitGroup
+	)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: 10, Lease: time.Minute, Pacing: p})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			total += len(ds)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if total != 1 {
+		t.Errorf("8 concurrent claimers took %d deliveries of a 1-token account, want 1", total)
+	}
+}
