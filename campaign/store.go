@@ -133,3 +133,11 @@ type RunSummary struct {
 
 // Done counts the deliveries that reached a final status.
 func (r RunSummary) Done() int { return r.Total - r.Pending }
+
+// Change is a campaign row inserted or updated, as the campaigns trigger
+// announces it. A zero Change means "anything may have changed": sent after
+// the listener (re)connects, since notifications are lost while it is away.
+type Change struct {
+	CampaignID int64
+	Status     Status
+}

@@ -26,8 +26,20 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	pool := dbtest.New(t)
-	return &fixture{t: t, ctx: context.Background(), pool: pool, store: db.NewStore(pool, "test:1")}
+	f, _ := newFixtureURL(t)
+	return f
+}
+
+// newFixtureURL is newFixture for tests that also connect on their own.
+func newFixtureURL(t *testing.T) (*fixture, string) {
+	t.Helper()
+	url := dbtest.NewURL(t)
+	pool, err := db.Open(context.Background(), url, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return &fixture{t: t, ctx: context.Background(), pool: pool, store: db.NewStore(pool, "test:1")}, url
 }
 
 func (f *fixture) exec(sql string, args ...any) {
