@@ -1,10 +1,20 @@
 -- A database role for broadcaster that can do its work and nothing else.
--- Run as a superuser or the database owner, after `broadcaster migrate` has
--- created the tables (migrate itself needs the owner's rights).
-CREATE ROLE broadcaster_app LOGIN PASSWORD 'CHANGE-ME';
-GRANT CONNECT ON DATABASE broadcaster TO broadcaster_app;
+-- Run it as the database owner, in broadcaster's database, after
+-- `broadcaster migrate` has created the tables (migrate itself needs the
+-- owner's rights; run it with the owner's URL, and the daemon with this role):
+--   psql "$OWNER_URL" -f deploy/least-privilege.sql
+-- then ALTER ROLE broadcaster_app PASSWORD '…' and give the daemon
+-- DATABASE_URL=postgres://broadcaster_app:…@host/db.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'broadcaster_app') THEN
+        CREATE ROLE broadcaster_app LOGIN;
+    END IF;
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO broadcaster_app', current_database());
+END
+$$;
 GRANT USAGE ON SCHEMA public TO broadcaster_app;
--- Operators' tables: broadcaster reads them and updates statuses.
+-- Operators' tables: broadcaster reads them, and updates campaign statuses.
 GRANT SELECT ON applet_templates, recipient_lists, recipient_list_members, suppressions TO broadcaster_app;
 GRANT SELECT, UPDATE ON campaigns TO broadcaster_app;
 -- Its own tables.
