@@ -1,0 +1,171 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	stdlog "log"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+)
+
+// ErrNoAddress is returned by Run when Server.Addr is empty: http.listen
+// unset means no server, which the caller decides before starting one.
+var ErrNoAddress = errors.New("no listen address")
+
+// Defaults of Server's timeouts, used where a field is 0.
+const (
+	DefaultReadTimeout     = 5 * time.Second
+	DefaultWriteTimeout    = 15 * time.Second // above a scrape's slowest collector (the pending count)
+	DefaultHealthTimeout   = 3 * time.Second
+	DefaultShutdownTimeout = 5 * time.Second
+)
+
+// Server serves Prometheus /metrics and /healthz on http.listen, for
+// scrapers and for the liveness probes of Kubernetes, systemd or a load
+// balancer. Fill in the exported fields, then call Run (after Listen, to
+// learn the address or fail early). Do not copy a Server once it listens.
+type Server struct {
+	// Addr is the listen address, e.g. "127.0.0.1:9090" (":0" picks a port).
+	Addr string
+	// Registry is what /metrics serves, normally the registry given to New.
+	Registry prometheus.Gatherer
+	// Health reports why the process is unhealthy, or nil; /healthz answers
+	// 503 with its error, or 200 "ok". Nil means always healthy.
+	Health func(context.Context) error
+	// Log receives the address served and errors of scrapes and
+	// connections. The zero value discards them.
+	Log zerolog.Logger
+
+	// Timeouts: reading a request, writing its answer, one health check,
+	// and letting requests in flight finish at shutdown. 0 means default.
+	ReadTimeout, WriteTimeout, HealthTimeout, ShutdownTimeout time.Duration
+
+	ln       net.Listener // bound by Listen, served by Run
+	unlisten func() bool  // stops Listen's release of ln at the end of its ctx
+}
+
+// Listen binds Addr now and returns the address bound (with ":0", the port
+// picked), so that a caller can fail at start-up on an address in use before
+// starting anything else. Calling it is optional: Run listens when it was
+// not called. A listener that Run never serves is closed when ctx ends.
+func (s *Server) Listen(ctx context.Context) (net.Addr, error) {
+	if s.ln != nil {
+		return s.ln.Addr(), nil
+	}
+	if s.Addr == "" {
+		return nil, ErrNoAddress
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("http listen on %s: %w", s.Addr, err)
+	}
+	s.ln = ln
+	s.unlisten = context.AfterFunc(ctx, func() { _ = ln.Close() })
+	return ln.Addr(), nil
+}
+
+// Run serves on the address bound by Listen (binding it first if Listen
+// was not called) until ctx ends, then shuts down gracefully: it stops
+// accepting, lets requests in flight finish for up to ShutdownTimeout, and
+// returns once the server has stopped. A listening error (address in use,
+// bad address) is returned at once, before serving. A Server runs once.
+func (s *Server) Run(ctx context.Context) error {
+	if _, err := s.Listen(ctx); err != nil {
+		return err
+	}
+	ln := s.ln
+	if !s.unlisten() {
+		return nil // Listen's ctx ended and closed ln: nothing to serve
+	}
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: orDefault(s.ReadTimeout, DefaultReadTimeout),
+		ReadTimeout:       orDefault(s.ReadTimeout, DefaultReadTimeout),
+		WriteTimeout:      orDefault(s.WriteTimeout, DefaultWriteTimeout),
+		IdleTimeout:       time.Minute,
+		ErrorLog:          stdlog.New(errorLog{s.Log}, "", 0),
+	}
+	s.Log.Info().Str("addr", ln.Addr().String()).Msg("serving /metrics and /healthz")
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }() // Run waits for it below, on every path
+	select {
+	case err := <-served:
+		return fmt.Errorf("http serve on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDefault(s.ShutdownTimeout, DefaultShutdownTimeout))
+	defer cancel()
+	err := srv.Shutdown(stopCtx)
+	if err != nil {
+		_ = srv.Close() // cut what did not finish in time
+		err = fmt.Errorf("http shutdown: %w", err)
+	}
+	<-served // http.ErrServerClosed once Serve has returned
+	return err
+}
+
+// Handler returns the server's routes, GET /metrics and GET /healthz, for
+// tests and for mounting them in another server.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{
+		// A failing collector (the pending count while the database is
+		// down) must not hide every other metric.
+		ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog:      errorLog{s.Log},
+	}))
+	mux.HandleFunc("GET /healthz", s.healthz)
+	return mux
+}
+
+// healthz answers 200 "ok" when healthy, else 503 with the reason.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if s.Health != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), orDefault(s.HealthTimeout, DefaultHealthTimeout))
+		err := s.Health(ctx)
+		cancel()
+		if err != nil {
+			s.Log.Warn().Err(err).Msg("health check failed")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, err.Error()+"\n")
+			return
+		}
+	}
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+// errorLog passes the HTTP server's and promhttp's error messages to
+// zerolog, at warn level: they concern scrapers and probes, not sends.
+type errorLog struct{ log zerolog.Logger }
+
+// Println implements promhttp.Logger.
+func (l errorLog) Println(v ...any) { l.emit(fmt.Sprintln(v...)) }
+
+// Write implements io.Writer, for the standard logger of http.Server.
+func (l errorLog) Write(p []byte) (int, error) {
+	l.emit(string(p))
+	return len(p), nil
+}
+
+func (l errorLog) emit(msg string) {
+	l.log.Warn().Str("component", "http").Msg(strings.TrimSpace(msg))
+}
+
+// orDefault returns d, or def when d is not positive.
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
