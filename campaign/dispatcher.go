@@ -264,7 +264,7 @@ func (d *Dispatcher) unsendable(dl Delivery, err error) Result {
 func (d *Dispatcher) runsCompleted(runs []int64) {
 	for _, id := range runs {
 		d.templates.forget(id)
-		d.log.Info().Int64("run_id", id).Msg("run completed")
+		d.log.Debug().Int64("run_id", id).Msg("run completed")
 	}
 }
 

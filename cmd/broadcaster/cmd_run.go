@@ -2,16 +2,30 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sourcegraph/conc"
 
 	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/db"
+	"github.com/broadcaster/broadcaster/internal/metrics"
 )
 
 // campaignLeaseMargin is added to api.timeout to make a claim's lease: the
 // longest a live process can hold a delivery without recording it.
 const campaignLeaseMargin = 10 * time.Second
+
+// services are the parts of a running broadcaster, wired by hand.
+type services struct {
+	store     *db.Store
+	registry  *prometheus.Registry
+	scheduler *campaign.Scheduler
+	dispatch  *campaign.Dispatcher
+	progress  *campaign.Progress
+	heartbeat metrics.Heartbeat
+}
 
 func runRun(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("run", "[--once]")
@@ -29,22 +43,39 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer closeDB()
-	sched := campaign.NewScheduler(store, campaign.SystemClock{}, a.log)
-	disp := campaign.NewDispatcher(store, snd, a.dispatchConfig(), a.log)
-	if *once {
-		return runOnce(ctx, a, sched, disp)
-	}
-	return runDaemon(ctx, a, sched, disp)
-}
 
-// runOnce is the batch job: the runs due now, sent to the end.
-func runOnce(ctx context.Context, a *app, sched *campaign.Scheduler, disp *campaign.Dispatcher) error {
-	started := time.Now()
-	runs, err := sched.CreateDueRuns(ctx)
+	s := &services{store: store, registry: metrics.NewRegistry()}
+	m, err := metrics.New(s.registry, campaign.SystemClock{})
 	if err != nil {
 		return err
 	}
-	if err := disp.Drain(ctx); err != nil {
+	if err := s.registry.Register(metrics.NewPendingCollector(store.PendingCount, metrics.DefaultPendingTimeout)); err != nil {
+		return err
+	}
+	s.progress = campaign.NewProgress(store, campaign.SystemClock{}, a.log, campaign.DefaultProgressEvery)
+	s.scheduler = campaign.NewScheduler(m.RunStore(store), campaign.SystemClock{}, a.log)
+	s.dispatch = campaign.NewDispatcher(s.progress.DeliveryStore(m.DeliveryStore(store)), m.Sender(snd), a.dispatchConfig(), a.log)
+	if *once {
+		return runOnce(ctx, a, s)
+	}
+	return runDaemon(ctx, a, s)
+}
+
+// runOnce is the batch job: the runs due now, sent to the end, with
+// progress lines while it sends.
+func runOnce(ctx context.Context, a *app, s *services) error {
+	started := time.Now()
+	runs, err := s.scheduler.CreateDueRuns(ctx)
+	if err != nil {
+		return err
+	}
+	progressCtx, stopProgress := context.WithCancel(ctx)
+	var wg conc.WaitGroup
+	wg.Go(func() { _ = s.progress.Run(progressCtx) })
+	err = s.dispatch.Drain(ctx)
+	stopProgress()
+	wg.Wait()
+	if err != nil {
 		return err
 	}
 	a.log.Info().Int("runs_created", len(runs)).Dur("took", time.Since(started)).
@@ -52,32 +83,77 @@ func runOnce(ctx context.Context, a *app, sched *campaign.Scheduler, disp *campa
 	return nil
 }
 
-// runDaemon schedules and sends until ctx ends, then stops gracefully.
-func runDaemon(ctx context.Context, a *app, sched *campaign.Scheduler, disp *campaign.Dispatcher) error {
-	a.log.Info().Int("concurrency", a.cfg.Workers.Concurrency).Msg("broadcaster running")
-	var wg conc.WaitGroup
-	wg.Go(func() {
-		if err := disp.Run(ctx); err != nil {
-			a.log.Error().Err(err).Msg("dispatcher stopped")
-		}
+// runDaemon runs every service until ctx ends, then stops them gracefully:
+// the dispatcher stops claiming and records what is in flight.
+func runDaemon(ctx context.Context, a *app, s *services) error {
+	srv, err := a.httpServer(ctx, s)
+	if err != nil {
+		return err
+	}
+	listener := db.NewListener(a.cfg.Database.URL, a.log, func(c campaign.Change) {
+		s.wake()
 	})
+	a.log.Info().Int("concurrency", a.cfg.Workers.Concurrency).Str("http", a.cfg.HTTP.Listen).
+		Float64("per_account", a.cfg.RateLimit.PerAccount).Msg("broadcaster running")
+
+	var wg conc.WaitGroup
+	wg.Go(func() { logStop(a, "dispatcher", s.dispatch.Run(ctx)) })
+	wg.Go(func() { logStop(a, "listener", listener.Run(ctx)) })
+	wg.Go(func() { logStop(a, "progress", s.progress.Run(ctx)) })
+	if srv != nil {
+		wg.Go(func() { logStop(a, "http server", srv.Run(ctx)) })
+	}
+	s.schedule(ctx, a)
+	a.log.Info().Msg("stopping: finishing in-flight sends")
+	wg.Wait()
+	a.log.Info().Msg("stopped")
+	return nil
+}
+
+// wake tells the scheduler and the dispatcher that campaigns changed.
+func (s *services) wake() {
+	s.dispatch.Wake()
+}
+
+// schedule creates due runs every poll interval until ctx ends.
+func (s *services) schedule(ctx context.Context, a *app) {
 	tick := time.NewTicker(a.cfg.Scheduler.PollInterval)
 	defer tick.Stop()
 	for ctx.Err() == nil {
-		runs, err := sched.CreateDueRuns(ctx)
-		if err != nil && ctx.Err() == nil {
+		runs, err := s.scheduler.CreateDueRuns(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
 			a.log.Error().Err(err).Msg("could not create due runs")
+		case err == nil:
+			s.heartbeat.Beat(time.Now())
 		}
 		if len(runs) > 0 {
-			disp.Wake()
+			s.dispatch.Wake()
 		}
 		select {
 		case <-ctx.Done():
 		case <-tick.C:
 		}
 	}
-	a.log.Info().Msg("stopping: finishing in-flight sends")
-	wg.Wait()
-	a.log.Info().Msg("stopped")
-	return nil
+}
+
+// httpServer binds http.listen, if set, so a taken address fails start-up.
+func (a *app) httpServer(ctx context.Context, s *services) (*metrics.Server, error) {
+	if a.cfg.HTTP.Listen == "" {
+		return nil, nil
+	}
+	health := metrics.NewHealth(s.store.Pool().Ping, s.heartbeat.Last, 3*a.cfg.Scheduler.PollInterval+10*time.Second, nil)
+	srv := &metrics.Server{Addr: a.cfg.HTTP.Listen, Registry: s.registry, Health: health.Check, Log: a.log}
+	addr, err := srv.Listen(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("http.listen: %w", err)
+	}
+	a.log.Info().Str("addr", addr.String()).Msg("serving /healthz and /metrics")
+	return srv, nil
+}
+
+func logStop(a *app, what string, err error) {
+	if err != nil {
+		a.log.Error().Err(err).Str("service", what).Msg("service stopped with an error")
+	}
 }

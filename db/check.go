@@ -1,0 +1,113 @@
+package db
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"regexp"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	broadcaster "github.com/broadcaster/broadcaster"
+	"github.com/broadcaster/broadcaster/campaign"
+)
+
+// The queries behind `broadcaster check`. check_audience.sql takes no
+// parameters, so operators can run it as it is in psql.
+var (
+	//go:embed sql/check_campaigns.sql
+	checkCampaignsSQL string
+	//go:embed sql/check_audience.sql
+	checkAudienceSQL string
+)
+
+// schemaVersionRE finds the version rows schema.sql records.
+var schemaVersionRE = regexp.MustCompile(`(?is)INSERT\s+INTO\s+schema_version\s*\(\s*version\s*\)\s*VALUES\s*\(\s*(\d+)\s*\)`)
+
+// WantSchemaVersion returns the schema version this binary's embedded
+// schema.sql records, so `check` compares the database with the schema the
+// binary actually carries rather than with a constant that could drift.
+func WantSchemaVersion() int {
+	want := 0
+	for _, m := range schemaVersionRE.FindAllStringSubmatch(broadcaster.Schema, -1) {
+		if v, err := strconv.Atoi(m[1]); err == nil {
+			want = max(want, v)
+		}
+	}
+	return want
+}
+
+// CheckedCampaign is a campaign as `check` examines it: the row with its
+// template, and the reason stored when it was marked invalid.
+type CheckedCampaign struct {
+	campaign.Campaign
+	// Error is campaigns.error: why the campaign was marked invalid; "" if
+	// it was not.
+	Error string
+}
+
+// CheckCampaigns returns the active, paused and invalid campaigns with their
+// templates, in id order.
+func (s *Store) CheckCampaigns(ctx context.Context) ([]CheckedCampaign, error) {
+	rows, err := s.pool.Query(ctx, checkCampaignsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("campaigns to check: %w", err)
+	}
+	cs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (CheckedCampaign, error) {
+		var (
+			c                        CheckedCampaign
+			status                   string
+			tID                      *int64
+			tName, tImgURL, tContent *string
+		)
+		err := row.Scan(&c.ID, &c.Name, &c.WID, &c.Schedule, &c.StartAt, &c.EndAt, &status, &c.Error,
+			&tID, &tName, &tImgURL, &tContent)
+		if err != nil {
+			return c, err
+		}
+		c.Status = campaign.Status(status)
+		if tID != nil {
+			c.Template = &campaign.Template{ID: *tID, Name: *tName, ImgURL: *tImgURL, Content: *tContent}
+		}
+		return c, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("campaigns to check: %w", err)
+	}
+	return cs, nil
+}
+
+// AudienceFinding is one thing check_audience.sql found about the
+// recipients of an active or paused campaign, resolved as run creation
+// resolves them.
+type AudienceFinding struct {
+	CampaignID   int64
+	CampaignName string
+	// Problem is true for what must be fixed (lists that do not exist, no
+	// recipients, malformed wcIds, nobody left to send to) and false for a
+	// note (suppressed recipients, empty lists).
+	Problem bool
+	// Message says what was found, with counts and an example.
+	Message string
+	// Fix says what to do about a problem; "" for notes.
+	Fix string
+}
+
+// CheckAudiences returns the findings about every active and paused
+// campaign's audience, by campaign id, problems first.
+func (s *Store) CheckAudiences(ctx context.Context) ([]AudienceFinding, error) {
+	rows, err := s.pool.Query(ctx, checkAudienceSQL)
+	if err != nil {
+		return nil, fmt.Errorf("check audiences: %w", err)
+	}
+	fs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (AudienceFinding, error) {
+		var f AudienceFinding
+		err := row.Scan(&f.CampaignID, &f.CampaignName, &f.Problem, &f.Message, &f.Fix)
+		return f, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("check audiences: %w", err)
+	}
+	return fs, nil
+}
