@@ -92,6 +92,22 @@ type RunStore interface {
 	// one transaction. It returns ErrRunExists when the firing already has
 	// a run.
 	CreateRun(ctx context.Context, campaignID int64, scheduledFor time.Time) (Run, error)
+	// DueRecurring returns the active recurring campaigns whose start_at is
+	// not after now, each with its latest run's scheduled_for and whether
+	// an open run still has deliveries pending or sending. The scheduler
+	// works out their firings from that.
+	DueRecurring(ctx context.Context, now time.Time) ([]RecurringCampaign, error)
+	// SkipFiring records a firing that will not be sent as a cancelled run
+	// with note, so that no instance creates it later. It returns
+	// ErrRunExists when the firing already has a run.
+	SkipFiring(ctx context.Context, campaignID int64, at time.Time, note string) error
+	// CompleteEnded completes the active recurring campaigns whose end_at
+	// is before now and that have no open run, and returns their ids.
+	CompleteEnded(ctx context.Context, now time.Time) ([]int64, error)
+	// CancelCampaigns carries out cancellations: the pending deliveries of
+	// cancelled campaigns become skipped ('cancelled') and their open runs
+	// cancelled. It returns how many of each it changed.
+	CancelCampaigns(ctx context.Context) (deliveries, runs int, err error)
 }
 
 // DeliveryStore is what the dispatcher needs: claim due deliveries, record

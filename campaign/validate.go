@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // InvalidError says why a campaign cannot be sent. Its text is stored in
@@ -26,8 +27,13 @@ func IsInvalid(err error) bool {
 	return errors.As(err, &ie)
 }
 
-// Validate checks that c can be sent and returns its prepared template.
+// Validate checks that c can be sent and returns its prepared template. A
+// recurring campaign's schedule must parse and fire at least once; a
+// one-shot campaign has no schedule to check.
 func Validate(c Campaign) (*Prepared, error) {
+	if err := validateSchedule(c); err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(c.WID) == "" {
 		return nil, invalid("w_id is empty: set campaigns.w_id to the sending account's wId")
 	}
@@ -39,4 +45,21 @@ func Validate(c Campaign) (*Prepared, error) {
 		return nil, invalid("template %q: %v", c.Template.Name, err)
 	}
 	return p, nil
+}
+
+// validateSchedule checks a recurring campaign's schedule. The zone a spec
+// without prefix is evaluated in does not change whether it is valid, so UTC
+// stands in for scheduler.timezone.
+func validateSchedule(c Campaign) error {
+	if !IsRecurring(c.Schedule) {
+		return nil
+	}
+	s, err := parseCampaignSchedule(c, time.UTC)
+	if err != nil {
+		return err
+	}
+	if s.exhausted(c.StartAt, c.StartAt.Add(-time.Nanosecond)) {
+		return invalid("schedule %q never fires after start_at", c.Schedule)
+	}
+	return nil
 }

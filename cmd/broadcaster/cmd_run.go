@@ -24,7 +24,6 @@ type services struct {
 	scheduler *campaign.Scheduler
 	dispatch  *campaign.Dispatcher
 	progress  *campaign.Progress
-	heartbeat metrics.Heartbeat
 }
 
 func runRun(ctx context.Context, a *app, args []string) error {
@@ -53,32 +52,36 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	s.progress = campaign.NewProgress(store, campaign.SystemClock{}, a.log, campaign.DefaultProgressEvery)
-	s.scheduler = campaign.NewScheduler(m.RunStore(store), campaign.SystemClock{}, a.log)
 	s.dispatch = campaign.NewDispatcher(s.progress.DeliveryStore(m.DeliveryStore(store)), m.Sender(snd), a.dispatchConfig(), a.log)
+	s.scheduler = campaign.NewScheduler(m.RunStore(store), campaign.SystemClock{}, a.log,
+		campaign.WithTimezone(a.cfg.Scheduler.Location),
+		campaign.WithMisfireGrace(a.cfg.Scheduler.MisfireGrace),
+		campaign.WithPollInterval(a.cfg.Scheduler.PollInterval),
+		campaign.WithOnRuns(func([]campaign.Run) { s.dispatch.Wake() }))
 	if *once {
 		return runOnce(ctx, a, s)
 	}
 	return runDaemon(ctx, a, s)
 }
 
-// runOnce is the batch job: the runs due now, sent to the end, with
+// runOnce is the batch job: one scheduler pass (cancellations, ended
+// campaigns, the runs due now), then everything sent to the end, with
 // progress lines while it sends.
 func runOnce(ctx context.Context, a *app, s *services) error {
 	started := time.Now()
-	runs, err := s.scheduler.CreateDueRuns(ctx)
-	if err != nil {
+	if err := s.scheduler.Tick(ctx); err != nil {
 		return err
 	}
 	progressCtx, stopProgress := context.WithCancel(ctx)
 	var wg conc.WaitGroup
 	wg.Go(func() { _ = s.progress.Run(progressCtx) })
-	err = s.dispatch.Drain(ctx)
+	err := s.dispatch.Drain(ctx)
 	stopProgress()
 	wg.Wait()
 	if err != nil {
 		return err
 	}
-	a.log.Info().Int("runs_created", len(runs)).Dur("took", time.Since(started)).
+	a.log.Info().Dur("took", time.Since(started)).
 		Bool("interrupted", ctx.Err() != nil).Msg("batch done")
 	return nil
 }
@@ -90,51 +93,31 @@ func runDaemon(ctx context.Context, a *app, s *services) error {
 	if err != nil {
 		return err
 	}
-	listener := db.NewListener(a.cfg.Database.URL, a.log, func(c campaign.Change) {
-		s.wake()
-	})
+	listener := db.NewListener(a.cfg.Database.URL, a.log, func(campaign.Change) { s.wake() })
 	a.log.Info().Int("concurrency", a.cfg.Workers.Concurrency).Str("http", a.cfg.HTTP.Listen).
 		Float64("per_account", a.cfg.RateLimit.PerAccount).Msg("broadcaster running")
 
 	var wg conc.WaitGroup
 	wg.Go(func() { logStop(a, "dispatcher", s.dispatch.Run(ctx)) })
+	wg.Go(func() { logStop(a, "scheduler", s.scheduler.Run(ctx)) })
 	wg.Go(func() { logStop(a, "listener", listener.Run(ctx)) })
 	wg.Go(func() { logStop(a, "progress", s.progress.Run(ctx)) })
 	if srv != nil {
 		wg.Go(func() { logStop(a, "http server", srv.Run(ctx)) })
 	}
-	s.schedule(ctx, a)
+	<-ctx.Done()
 	a.log.Info().Msg("stopping: finishing in-flight sends")
 	wg.Wait()
 	a.log.Info().Msg("stopped")
 	return nil
 }
 
-// wake tells the scheduler and the dispatcher that campaigns changed.
+// wake tells the scheduler and the dispatcher that campaigns changed: the
+// scheduler creates runs and applies cancellations, the dispatcher claims
+// (a resumed campaign's deliveries, a new run's).
 func (s *services) wake() {
+	s.scheduler.Wake()
 	s.dispatch.Wake()
-}
-
-// schedule creates due runs every poll interval until ctx ends.
-func (s *services) schedule(ctx context.Context, a *app) {
-	tick := time.NewTicker(a.cfg.Scheduler.PollInterval)
-	defer tick.Stop()
-	for ctx.Err() == nil {
-		runs, err := s.scheduler.CreateDueRuns(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			a.log.Error().Err(err).Msg("could not create due runs")
-		case err == nil:
-			s.heartbeat.Beat(time.Now())
-		}
-		if len(runs) > 0 {
-			s.dispatch.Wake()
-		}
-		select {
-		case <-ctx.Done():
-		case <-tick.C:
-		}
-	}
 }
 
 // httpServer binds http.listen, if set, so a taken address fails start-up.
@@ -142,7 +125,7 @@ func (a *app) httpServer(ctx context.Context, s *services) (*metrics.Server, err
 	if a.cfg.HTTP.Listen == "" {
 		return nil, nil
 	}
-	health := metrics.NewHealth(s.store.Pool().Ping, s.heartbeat.Last, 3*a.cfg.Scheduler.PollInterval+10*time.Second, nil)
+	health := metrics.NewHealth(s.store.Pool().Ping, s.scheduler.LastTick, 3*a.cfg.Scheduler.PollInterval+10*time.Second, nil)
 	srv := &metrics.Server{Addr: a.cfg.HTTP.Listen, Registry: s.registry, Health: health.Check, Log: a.log}
 	addr, err := srv.Listen(ctx)
 	if err != nil {

@@ -22,11 +22,12 @@ import (
 
 // daemon is a running `broadcaster run` whose JSON log lines are collected.
 type daemon struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	msgs []string
-	seen chan struct{} // pinged on every log line
-	done chan error
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	msgs  []string
+	lines []map[string]any
+	seen  chan struct{} // pinged on every log line
+	done  chan error
 }
 
 func startDaemon(t *testing.T, env map[string]string) *daemon {
@@ -59,12 +60,12 @@ func (d *daemon) read(r io.Reader) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		var line struct {
-			Message string `json:"message"`
-		}
+		var line map[string]any
 		_ = json.Unmarshal(sc.Bytes(), &line)
+		msg, _ := line["message"].(string)
 		d.mu.Lock()
-		d.msgs = append(d.msgs, line.Message)
+		d.msgs = append(d.msgs, msg)
+		d.lines = append(d.lines, line)
 		d.mu.Unlock()
 		select {
 		case d.seen <- struct{}{}:
@@ -74,22 +75,25 @@ func (d *daemon) read(r io.Reader) {
 	d.done <- d.cmd.Wait()
 }
 
-// waitLog waits for a log line containing msg.
-func (d *daemon) waitLog(t *testing.T, msg string) {
+// waitLog waits for a log line whose message contains msg and returns it.
+func (d *daemon) waitLog(t *testing.T, msg string) map[string]any {
 	t.Helper()
 	deadline := time.After(60 * time.Second)
 	for {
 		d.mu.Lock()
-		for _, m := range d.msgs {
+		for i, m := range d.msgs {
 			if strings.Contains(m, msg) {
+				line := d.lines[i]
 				d.mu.Unlock()
-				return
+				return line
 			}
 		}
 		d.mu.Unlock()
 		select {
 		case <-d.seen:
 		case <-deadline:
+			d.mu.Lock()
+			defer d.mu.Unlock()
 			t.Fatalf("no log line %q within 60s; saw %q", msg, d.msgs)
 		}
 	}

@@ -1,0 +1,102 @@
+package db
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/broadcaster/broadcaster/campaign"
+)
+
+// The SQL of recurring campaigns and cancellations, one statement per file.
+var (
+	//go:embed sql/due_recurring.sql
+	dueRecurringSQL string
+	//go:embed sql/skip_recurring_firing.sql
+	skipRecurringFiringSQL string
+	//go:embed sql/complete_ended.sql
+	completeEndedSQL string
+	//go:embed sql/cancel_campaigns.sql
+	cancelCampaignsSQL string
+)
+
+// DueRecurring implements campaign.RunStore.
+func (s *Store) DueRecurring(ctx context.Context, now time.Time) ([]campaign.RecurringCampaign, error) {
+	rows, err := s.pool.Query(ctx, dueRecurringSQL, now)
+	if err != nil {
+		return nil, fmt.Errorf("due recurring campaigns: %w", err)
+	}
+	cs, err := pgx.CollectRows(rows, scanRecurring)
+	if err != nil {
+		return nil, fmt.Errorf("due recurring campaigns: %w", err)
+	}
+	return cs, nil
+}
+
+// scanRecurring reads a campaign row as scanCampaign does, followed by the
+// latest run's scheduled_for (NULL without runs) and the sending flag.
+func scanRecurring(row pgx.CollectableRow) (campaign.RecurringCampaign, error) {
+	var (
+		rc   campaign.RecurringCampaign
+		last *time.Time
+		err  error
+	)
+	rc.Campaign, err = scanCampaign(withTrailing{row, []any{&last, &rc.Sending}})
+	if err != nil {
+		return rc, err
+	}
+	if last != nil {
+		rc.LastFiring = *last
+	}
+	return rc, nil
+}
+
+// withTrailing is a row whose Scan fills extra destinations after the
+// caller's, so that scanCampaign reads rows with more columns than a
+// campaign's.
+type withTrailing struct {
+	pgx.CollectableRow
+	extra []any
+}
+
+func (r withTrailing) Scan(dest ...any) error {
+	return r.CollectableRow.Scan(append(dest, r.extra...)...)
+}
+
+// SkipFiring implements campaign.RunStore.
+func (s *Store) SkipFiring(ctx context.Context, campaignID int64, at time.Time, note string) error {
+	var id int64
+	err := s.pool.QueryRow(ctx, skipRecurringFiringSQL, campaignID, at, note).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return campaign.ErrRunExists
+	}
+	if err != nil {
+		return fmt.Errorf("skip firing %s of campaign %d: %w", at.UTC().Format(time.RFC3339), campaignID, err)
+	}
+	return nil
+}
+
+// CompleteEnded implements campaign.RunStore.
+func (s *Store) CompleteEnded(ctx context.Context, now time.Time) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, completeEndedSQL, now)
+	if err != nil {
+		return nil, fmt.Errorf("complete ended campaigns: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("complete ended campaigns: %w", err)
+	}
+	return ids, nil
+}
+
+// CancelCampaigns implements campaign.RunStore, in one statement.
+func (s *Store) CancelCampaigns(ctx context.Context) (deliveries, runs int, err error) {
+	if err := s.pool.QueryRow(ctx, cancelCampaignsSQL).Scan(&deliveries, &runs); err != nil {
+		return 0, 0, fmt.Errorf("cancel campaigns: %w", err)
+	}
+	return deliveries, runs, nil
+}

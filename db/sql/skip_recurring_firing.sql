@@ -1,0 +1,9 @@
+-- Records a firing the scheduler skipped (the previous run was still
+-- sending, or it was missed by more than the misfire grace) as a cancelled
+-- run with a note, so that no instance creates it later. The unique
+-- (campaign_id, scheduled_for) makes this once across instances, and keeps
+-- it from replacing a run already created: the loser gets no row back.
+INSERT INTO campaign_runs (campaign_id, scheduled_for, status, finished_at, note)
+VALUES ($1, $2, 'cancelled', now(), $3)
+ON CONFLICT (campaign_id, scheduled_for) DO NOTHING
+RETURNING id
