@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS campaigns (
 );
 
 CREATE INDEX IF NOT EXISTS campaigns_active_idx ON campaigns (start_at) WHERE status = 'active';
+-- Claims look up each sending account's active campaigns.
+CREATE INDEX IF NOT EXISTS campaigns_active_w_id_idx ON campaigns (w_id) WHERE status = 'active';
 
 CREATE TABLE IF NOT EXISTS campaign_runs (
     id            bigserial PRIMARY KEY,

@@ -72,8 +72,8 @@ type Result struct {
 
 // Outstanding tells the batch job whether anything is left to send.
 type Outstanding struct {
-	Pending int           // pending deliveries of active campaigns
-	Sending int           // deliveries claimed and not yet recorded
+	Pending int           // active campaigns with pending deliveries
+	Sending int           // deliveries of active campaigns claimed and not yet recorded
 	NextDue time.Duration // until the earliest pending delivery may be sent; 0 if now
 }
 

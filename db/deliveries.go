@@ -21,33 +21,41 @@ func (s *Store) Template(ctx context.Context, campaignID int64) (campaign.Templa
 	return t, nil
 }
 
-// Claim implements campaign.DeliveryStore: in one transaction, make sure
-// every active account has a pacing row, then claim what the accounts may
-// send now.
+// Claim implements campaign.DeliveryStore with two statements sent as one
+// batch: one round trip, and one implicit transaction (the batch ends in a
+// single Sync). The first makes sure every active account has a pacing row,
+// the second claims what the accounts may send now.
 func (s *Store) Claim(ctx context.Context, p campaign.ClaimParams) ([]campaign.Delivery, error) {
-	var ds []campaign.Delivery
 	pc := p.Pacing
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, ensureAccountsSQL, float64(max(pc.Burst, 1))); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, claimSQL, p.Limit, s.owner, p.Lease.Milliseconds(),
-			pc.PerSecond, float64(max(pc.Burst, 1)), pc.Jitter.Milliseconds(),
-			pc.BreakerFailures, pc.BreakerCoolDown.Milliseconds(), excluded(p.Exclude))
-		if err != nil {
-			return err
-		}
-		ds, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (campaign.Delivery, error) {
-			var d campaign.Delivery
-			err := row.Scan(&d.ID, &d.RunID, &d.CampaignID, &d.WcID, &d.WID, &d.Attempt, &d.ScheduledFor)
-			return d, err
-		})
-		return err
-	})
+	burst := float64(max(pc.Burst, 1))
+	b := &pgx.Batch{}
+	b.Queue(ensureAccountsSQL, burst)
+	b.Queue(claimSQL, p.Limit, s.owner, p.Lease.Milliseconds(), pc.PerSecond, burst,
+		pc.Jitter.Milliseconds(), pc.BreakerFailures, pc.BreakerCoolDown.Milliseconds(), excluded(p.Exclude))
+	res := s.pool.SendBatch(ctx, b)
+	ds, err := claimed(res)
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	return ds, nil
+}
+
+func claimed(res pgx.BatchResults) ([]campaign.Delivery, error) {
+	if _, err := res.Exec(); err != nil {
+		return nil, err
+	}
+	rows, err := res.Query()
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (campaign.Delivery, error) {
+		var d campaign.Delivery
+		err := row.Scan(&d.ID, &d.RunID, &d.CampaignID, &d.WcID, &d.WID, &d.Attempt, &d.ScheduledFor)
+		return d, err
+	})
 }
 
 // Record implements campaign.DeliveryStore: every attempt and result of the

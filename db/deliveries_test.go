@@ -191,7 +191,7 @@ func TestOutstanding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Pending != 2 || o.Sending != 1 || o.NextDue < 9*time.Second || o.NextDue > 10*time.Second {
+	if o.Pending != 1 || o.Sending != 1 || o.NextDue < 9*time.Second || o.NextDue > 10*time.Second {
 		t.Errorf("Outstanding = %+v", o)
 	}
 }

@@ -27,19 +27,27 @@ WITH acct AS (
     FROM acct
     WHERE tokens >= 1
 ), due AS (
+    -- Per account, the n most overdue deliveries of its active campaigns:
+    -- each campaign walks deliveries_pending_idx in due order for at most n
+    -- rows, so a claim costs the same whatever the backlog.
     SELECT x.id, al.w_id
     FROM allowance al
     CROSS JOIN LATERAL (
-        SELECT d.id
+        SELECT y.id
         FROM campaigns c
-        JOIN deliveries d ON d.campaign_id = c.id
-        WHERE c.w_id = al.w_id
-          AND c.status = 'active'
-          AND d.status = 'pending'
-          AND d.next_attempt_at <= now()
-        ORDER BY d.next_attempt_at, d.id
+        CROSS JOIN LATERAL (
+            SELECT d.id, d.next_attempt_at
+            FROM deliveries d
+            WHERE d.campaign_id = c.id
+              AND d.status = 'pending'
+              AND d.next_attempt_at <= now()
+            ORDER BY d.next_attempt_at, d.id
+            LIMIT al.n
+            FOR UPDATE OF d SKIP LOCKED
+        ) y
+        WHERE c.w_id = al.w_id AND c.status = 'active'
+        ORDER BY y.next_attempt_at, y.id
         LIMIT al.n
-        FOR UPDATE OF d SKIP LOCKED
     ) x
     LIMIT $1
 ), claimed AS (

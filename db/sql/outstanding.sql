@@ -1,17 +1,22 @@
--- What is left to send for active campaigns, and how long (ms) until the
+-- What is left to send for active campaigns — how many have pending
+-- deliveries, how many deliveries are being sent — and how long (ms) until the
 -- earliest pending delivery may go: its own backoff, and its account's pacing
 -- (jitter pause, token refill at $1 per second, breaker rest).
 --   $1 rate per second (0: unlimited)   $2 breaker threshold (0: off)
 --   $3 breaker cool-down ms
+-- Each active campaign's earliest pending delivery is one step down
+-- deliveries_pending_idx, so this costs the same whatever the backlog.
 WITH pending AS (
-    SELECT c.w_id, count(*) AS n, min(d.next_attempt_at) AS next_at
-    FROM deliveries d
-    JOIN campaigns c ON c.id = d.campaign_id
-    WHERE d.status = 'pending' AND c.status = 'active'
-    GROUP BY c.w_id
+    SELECT c.w_id, p.next_at
+    FROM campaigns c
+    CROSS JOIN LATERAL (
+        SELECT min(d.next_attempt_at) AS next_at
+        FROM deliveries d
+        WHERE d.campaign_id = c.id AND d.status = 'pending'
+    ) p
+    WHERE c.status = 'active' AND p.next_at IS NOT NULL
 ), ready AS (
-    SELECT p.n,
-           greatest(p.next_at,
+    SELECT greatest(p.next_at,
                     a.not_before,
                     a.paused_until,
                     a.probe_until,
@@ -22,7 +27,7 @@ WITH pending AS (
     FROM pending p
     LEFT JOIN sending_accounts a ON a.w_id = p.w_id
 )
-SELECT coalesce((SELECT sum(n) FROM ready), 0)::bigint,
+SELECT (SELECT count(*) FROM pending),
        (SELECT count(*) FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id
         WHERE d.status = 'sending' AND c.status = 'active'),
        coalesce(ceil(extract(epoch FROM greatest((SELECT min(at) FROM ready) - now(), interval '0')) * 1000), 0)::bigint
