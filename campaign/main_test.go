@@ -1,8 +1,11 @@
 package campaign_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,3 +132,68 @@ func recipients(prefix string, n int) []string {
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
 func zerologNop() zerolog.Logger { return zerolog.Nop() }
+
+// manualClock is a campaign.Clock that the test moves by hand.
+type manualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// logLines collects JSON log lines, safe for concurrent writers, and
+// signals each line on added.
+type logLines struct {
+	mu    sync.Mutex
+	lines []map[string]any
+	added chan struct{}
+}
+
+func newLogLines() *logLines { return &logLines{added: make(chan struct{}, 1)} }
+
+func (l *logLines) Write(p []byte) (int, error) {
+	var m map[string]any
+	if err := json.Unmarshal(bytes.TrimSpace(p), &m); err != nil {
+		return 0, err
+	}
+	l.mu.Lock()
+	l.lines = append(l.lines, m)
+	l.mu.Unlock()
+	select {
+	case l.added <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+// take returns the lines written so far and forgets them.
+func (l *logLines) take() []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lines := l.lines
+	l.lines = nil
+	return lines
+}
+
+// with returns the lines whose message is msg.
+func (l *logLines) with(msg string) []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range l.lines {
+		if line["message"] == msg {
+			out = append(out, line)
+		}
+	}
+	return out
+}

@@ -1,13 +1,10 @@
 package campaign_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"maps"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,58 +18,6 @@ import (
 
 // progressT0 is when the runs of the progress tests started.
 var progressT0 = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
-
-// manualClock is a campaign.Clock that the test moves by hand.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-// logLines collects JSON log lines, safe for concurrent writers, and
-// signals each line on added.
-type logLines struct {
-	mu    sync.Mutex
-	lines []map[string]any
-	added chan struct{}
-}
-
-func newLogLines() *logLines { return &logLines{added: make(chan struct{}, 1)} }
-
-func (l *logLines) Write(p []byte) (int, error) {
-	var m map[string]any
-	if err := json.Unmarshal(bytes.TrimSpace(p), &m); err != nil {
-		return 0, err
-	}
-	l.mu.Lock()
-	l.lines = append(l.lines, m)
-	l.mu.Unlock()
-	select {
-	case l.added <- struct{}{}:
-	default:
-	}
-	return len(p), nil
-}
-
-// take returns the lines written so far and forgets them.
-func (l *logLines) take() []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lines := l.lines
-	l.lines = nil
-	return lines
-}
 
 // progressDB is a database of the test's own with helpers that shape runs
 // and deliveries with SQL, as the dispatcher would have left them.

@@ -1,9 +1,7 @@
 package campaign_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"sync"
 	"testing"
 	"time"
@@ -14,56 +12,6 @@ import (
 	"github.com/broadcaster/broadcaster/db"
 	"github.com/broadcaster/broadcaster/sender/sendertest"
 )
-
-// schedClock is a campaign.Clock the scheduler tests set by hand.
-type schedClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *schedClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *schedClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-// schedLogs keeps the JSON lines of a zerolog logger, for tests that count
-// what was logged. zerolog writes one line per Write; the scheduler may log
-// from Run's goroutine, hence the lock.
-type schedLogs struct {
-	mu    sync.Mutex
-	lines []map[string]any
-}
-
-func (l *schedLogs) Write(p []byte) (int, error) {
-	var line map[string]any
-	if err := json.Unmarshal(bytes.TrimSpace(p), &line); err != nil {
-		return 0, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, line)
-	return len(p), nil
-}
-
-// with returns the lines whose message is msg.
-func (l *schedLogs) with(msg string) []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range l.lines {
-		if line["message"] == msg {
-			out = append(out, line)
-		}
-	}
-	return out
-}
 
 const (
 	logMissed      = "missed firings skipped, not replayed"
@@ -122,8 +70,8 @@ func TestSchedulerFiresRecurringCampaign(t *testing.T) {
 	}
 	firing := time.Date(2026, 3, 10, 2, 0, 0, 0, shanghai)
 	day := 24 * time.Hour
-	clock := &schedClock{now: firing.Add(3 * time.Second)}
-	logs := &schedLogs{}
+	clock := &manualClock{now: firing.Add(3 * time.Second)}
+	logs := newLogLines()
 	s := campaign.NewScheduler(h.store, clock, zerolog.New(logs), campaign.WithTimezone(ny), campaign.WithMisfireGrace(time.Hour))
 	id := insertRecurring(h, "nightly", "CRON_TZ=Asia/Shanghai 0 2 * * *", time.Date(2026, 3, 1, 0, 0, 0, 0, shanghai), nil, recipients("n", 3))
 
@@ -142,14 +90,14 @@ func TestSchedulerFiresRecurringCampaign(t *testing.T) {
 	h.drain(nil)
 
 	// The next night fires on time.
-	clock.set(firing.Add(day + 2*time.Second))
+	clock.Set(firing.Add(day + 2*time.Second))
 	if runs := createDue(h, s); len(runs) != 1 || !runs[0].ScheduledFor.Equal(firing.Add(day)) {
 		t.Fatalf("second night: runs = %+v", runs)
 	}
 
 	// The night after, that run has not been sent: the firing is skipped,
 	// durably, and not created late once the run is done.
-	clock.set(firing.Add(2*day + 2*time.Second))
+	clock.Set(firing.Add(2*day + 2*time.Second))
 	if runs := createDue(h, s); len(runs) != 0 {
 		t.Fatalf("overlapping firing created %+v", runs)
 	}
@@ -160,14 +108,14 @@ func TestSchedulerFiresRecurringCampaign(t *testing.T) {
 		t.Errorf("%d still-sending log lines, want 1", n)
 	}
 	h.drain(nil)
-	clock.set(firing.Add(2*day + 10*time.Minute))
+	clock.Set(firing.Add(2*day + 10*time.Minute))
 	if runs := createDue(h, s); len(runs) != 0 {
 		t.Fatalf("skipped firing created late: %+v", runs)
 	}
 
 	// Down for three nights, back three hours after the last: nothing is
 	// replayed, the latest firing is recorded as missed, logged once.
-	clock.set(firing.Add(5*day + 3*time.Hour))
+	clock.Set(firing.Add(5*day + 3*time.Hour))
 	for range 2 {
 		if runs := createDue(h, s); len(runs) != 0 {
 			t.Fatalf("firings older than the grace were run: %+v", runs)
@@ -197,7 +145,7 @@ func TestSchedulerFiresRecurringCampaign(t *testing.T) {
 func TestSchedulersRaceOnOneFiring(t *testing.T) {
 	h := newHarness(t, sendertest.Config{})
 	base := time.Now().Truncate(time.Minute).Add(time.Minute)
-	clock := &schedClock{}
+	clock := &manualClock{}
 	id := insertRecurring(h, "every minute", "* * * * *", base, nil, recipients("r", 20))
 	oneShot := h.campaign("once", applet, recipients("o", 5))
 	instances := []*campaign.Scheduler{
@@ -229,7 +177,7 @@ func TestSchedulersRaceOnOneFiring(t *testing.T) {
 
 	const rounds = 6
 	for round := range rounds {
-		clock.set(base.Add(time.Duration(round)*time.Minute + time.Second))
+		clock.Set(base.Add(time.Duration(round)*time.Minute + time.Second))
 		want := 1
 		if round == 0 {
 			want = 2 // and the one-shot campaign
@@ -252,7 +200,7 @@ func TestSchedulersRaceOnOneFiring(t *testing.T) {
 	// With the last run left pending, both skip the next firing: one row.
 	h.exec(`UPDATE deliveries SET status = 'pending' WHERE campaign_id = $1 AND run_id = (SELECT max(id) FROM campaign_runs WHERE campaign_id = $1)`, id)
 	skipped := base.Add(rounds * time.Minute)
-	clock.set(skipped.Add(time.Second))
+	clock.Set(skipped.Add(time.Second))
 	if n := race(); n != 0 {
 		t.Fatalf("%d runs created over a run still sending", n)
 	}
@@ -269,7 +217,7 @@ func TestSchedulersRaceOnOneFiring(t *testing.T) {
 // deliveries become skipped and its run cancelled.
 func TestSchedulerRunCancelsCampaign(t *testing.T) {
 	h := newHarness(t, sendertest.Config{})
-	clock := &schedClock{now: time.Now().Add(time.Minute)}
+	clock := &manualClock{now: time.Now().Add(time.Minute)}
 	created := make(chan []campaign.Run, 8)
 	s := campaign.NewScheduler(h.store, clock, zerolog.Nop(), campaign.WithPollInterval(time.Hour),
 		campaign.WithOnRuns(func(runs []campaign.Run) { created <- runs }))
@@ -322,7 +270,7 @@ func TestSchedulerRunCancelsCampaign(t *testing.T) {
 // the database is back succeeds.
 func TestSchedulerRunSurvivesFailingTicks(t *testing.T) {
 	h := newHarness(t, sendertest.Config{})
-	logs := &schedLogs{}
+	logs := newLogLines()
 	s := campaign.NewScheduler(h.store, campaign.SystemClock{}, zerolog.New(logs), campaign.WithPollInterval(time.Hour))
 	h.exec(`ALTER TABLE campaign_runs RENAME TO campaign_runs_away`)
 	ctx, cancel := context.WithCancel(h.ctx)
@@ -351,7 +299,7 @@ func TestRecurringCampaignCompletesAfterEndAt(t *testing.T) {
 	h := newHarness(t, sendertest.Config{})
 	base := time.Now().Truncate(time.Minute).Add(time.Minute)
 	end := base.Add(time.Minute)
-	clock := &schedClock{now: end.Add(2 * time.Second)}
+	clock := &manualClock{now: end.Add(2 * time.Second)}
 	var created []campaign.Run
 	s := campaign.NewScheduler(h.store, clock, zerolog.Nop(), campaign.WithMisfireGrace(5*time.Minute),
 		campaign.WithOnRuns(func(runs []campaign.Run) { created = append(created, runs...) }))
@@ -368,7 +316,7 @@ func TestRecurringCampaignCompletesAfterEndAt(t *testing.T) {
 	}
 
 	// Long past end_at and the grace, but the run is still sending.
-	clock.set(end.Add(time.Hour))
+	clock.Set(end.Add(time.Hour))
 	tick(h, s)
 	if st := status(); st != "active" {
 		t.Fatalf("campaign = %s while its last run is pending", st)

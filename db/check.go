@@ -55,22 +55,10 @@ func (s *Store) CheckCampaigns(ctx context.Context) ([]CheckedCampaign, error) {
 		return nil, fmt.Errorf("campaigns to check: %w", err)
 	}
 	cs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (CheckedCampaign, error) {
-		var (
-			c                        CheckedCampaign
-			status                   string
-			tID                      *int64
-			tName, tImgURL, tContent *string
-		)
-		err := row.Scan(&c.ID, &c.Name, &c.WID, &c.Schedule, &c.StartAt, &c.EndAt, &status, &c.Error,
-			&tID, &tName, &tImgURL, &tContent)
-		if err != nil {
-			return c, err
-		}
-		c.Status = campaign.Status(status)
-		if tID != nil {
-			c.Template = &campaign.Template{ID: *tID, Name: *tName, ImgURL: *tImgURL, Content: *tContent}
-		}
-		return c, nil
+		var c CheckedCampaign
+		var err error
+		c.Campaign, err = scanCampaign(withTrailing{row, []any{&c.Error}})
+		return c, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("campaigns to check: %w", err)
