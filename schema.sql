@@ -112,6 +112,9 @@ CREATE INDEX IF NOT EXISTS deliveries_pending_idx ON deliveries (campaign_id, ne
     WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS deliveries_sending_idx ON deliveries (lease_until)
     WHERE status = 'sending';
+-- Completing a run asks whether any of its deliveries is still open.
+CREATE INDEX IF NOT EXISTS deliveries_open_run_idx ON deliveries (run_id)
+    WHERE status IN ('pending', 'sending');
 
 CREATE TABLE IF NOT EXISTS delivery_attempts (
     id          bigserial PRIMARY KEY,

@@ -106,8 +106,16 @@ func (d *Dispatcher) run(ctx context.Context, untilDone bool) error {
 	workers.Wait()
 	rec.close()
 	bg.Wait()
+	if n := rec.lost(); n > 0 && err == nil {
+		err = fmt.Errorf("%w: %d results", ErrResultsNotRecorded, n)
+	}
 	return err
 }
+
+// ErrResultsNotRecorded reports that the dispatcher stopped before the
+// database took every result: those deliveries stay `sending` until another
+// process reaps them, so the exit must not look clean.
+var ErrResultsNotRecorded = errors.New("stopped with results not recorded (database unavailable)")
 
 // loop claims and starts deliveries until ctx ends or, when untilDone,
 // nothing is left.
@@ -141,6 +149,7 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 			next = time.Second
 		}
 		if done && untilDone {
+			d.reap(ctx) // a last sweep completes runs whose last results raced
 			return nil
 		}
 		d.pause(ctx, min(d.cfg.PollInterval, next))
@@ -187,7 +196,11 @@ func (d *Dispatcher) pause(ctx context.Context, wait time.Duration) {
 }
 
 func (d *Dispatcher) reap(ctx context.Context) {
-	n, err := d.store.Reap(ctx, d.cfg.Retry.Ambiguous)
+	n, err := d.store.Reap(ctx, ReapParams{
+		RetryAmbiguous: d.cfg.Retry.Ambiguous,
+		MaxAttempts:    d.cfg.Retry.MaxAttempts,
+		Delay:          d.cfg.Lease,
+	})
 	if err != nil {
 		if ctx.Err() == nil {
 			d.log.Warn().Err(err).Msg("could not reap expired leases")
@@ -279,12 +292,18 @@ type templateCache struct {
 	runs  map[int64]*Prepared
 }
 
+// templateTimeout bounds a template lookup: a worker waiting on a stalled
+// database must not outlive its claim.
+const templateTimeout = 5 * time.Second
+
 func (c *templateCache) get(ctx context.Context, dl Delivery) (*Prepared, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if p, ok := c.runs[dl.RunID]; ok {
+	if p := c.cached(dl.RunID); p != nil {
 		return p, nil
 	}
+	// Loaded without the lock: workers of other runs never wait on it, and
+	// two workers loading the same run's template at once is harmless.
+	ctx, cancel := context.WithTimeout(ctx, templateTimeout)
+	defer cancel()
 	t, err := c.store.Template(ctx, dl.CampaignID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, invalid("campaign %d has no template", dl.CampaignID)
@@ -296,11 +315,19 @@ func (c *templateCache) get(ctx context.Context, dl Delivery) (*Prepared, error)
 	if err != nil {
 		return nil, invalid("template %q: %v", t.Name, err)
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if len(c.runs) >= maxCachedRuns {
 		clear(c.runs) // runs completed by other instances are never forgotten one by one
 	}
 	c.runs[dl.RunID] = p
 	return p, nil
+}
+
+func (c *templateCache) cached(runID int64) *Prepared {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.runs[runID]
 }
 
 func (c *templateCache) forget(runID int64) {

@@ -2,6 +2,7 @@ package campaign_test
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strings"
 	"sync"
@@ -250,5 +251,27 @@ func TestGracefulStopRecordsInFlightSends(t *testing.T) {
 	}
 	if n := h.int64(`SELECT count(*) FROM deliveries WHERE status = 'pending'`); n != 40-sent {
 		t.Errorf("pending = %d, want %d", n, 40-sent)
+	}
+}
+
+// A stop while the database cannot take results must not look clean: those
+// deliveries stay `sending` until another process reaps them.
+func TestStopWithResultsNotRecordedIsAnError(t *testing.T) {
+	h := newHarness(t, sendertest.Config{})
+	h.cfg.StopTimeout = 100 * time.Millisecond
+	h.campaign("outage", applet, recipients("r", 3))
+	h.createRuns()
+	store := &flakyStore{DeliveryStore: h.store, failures: 1 << 30}
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- campaign.NewDispatcher(store, h.snd, h.cfg, zerologNop()).Run(ctx) }()
+	wait, stop := context.WithTimeout(h.ctx, 30*time.Second)
+	defer stop()
+	if err := h.api.Wait(wait, func(s sendertest.Stats) bool { return s.Sent == 3 }); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, campaign.ErrResultsNotRecorded) {
+		t.Errorf("Run = %v, want ErrResultsNotRecorded", err)
 	}
 }

@@ -28,7 +28,12 @@ type recorder struct {
 	buf      []Result
 	failures int
 	retryAt  time.Time
+	deadline time.Time // while finishing: no write may run past it
+	unsaved  int       // results given up on at stop, read after run returns
 }
+
+// lost is how many results were never recorded; valid once run returned.
+func (r *recorder) lost() int { return r.unsaved }
 
 func newRecorder(store DeliveryStore, cfg DispatchConfig, log zerolog.Logger, completed func([]int64), written func([]Result)) *recorder {
 	return &recorder{
@@ -119,7 +124,11 @@ func (r *recorder) write() {
 	if len(r.buf) == 0 || time.Now().Before(r.retryAt) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	timeout := 30 * time.Second
+	if !r.deadline.IsZero() {
+		timeout = min(timeout, time.Until(r.deadline))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	completed, err := r.store.Record(ctx, r.buf)
 	if err != nil {
@@ -144,14 +153,15 @@ func (r *recorder) write() {
 
 // finish writes what is left, trying until the stop timeout.
 func (r *recorder) finish() {
-	deadline := time.Now().Add(r.stopWithin)
-	for len(r.buf) > 0 && time.Now().Before(deadline) {
+	r.deadline = time.Now().Add(r.stopWithin)
+	for len(r.buf) > 0 && time.Now().Before(r.deadline) {
 		if wait := time.Until(r.retryAt); wait > 0 {
-			time.Sleep(min(wait, time.Until(deadline)))
+			time.Sleep(min(wait, time.Until(r.deadline)))
 		}
 		r.write()
 	}
 	if len(r.buf) > 0 {
+		r.unsaved = len(r.buf)
 		r.log.Error().Int("results", len(r.buf)).
 			Msg("stopping with results not recorded; their deliveries will be reaped as unknown")
 	}

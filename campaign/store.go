@@ -124,14 +124,23 @@ type DeliveryStore interface {
 	// returning those runs. It is idempotent: a batch recorded again after
 	// a failed commit changes nothing.
 	Record(ctx context.Context, results []Result) (completed []int64, err error)
-	// Reap returns deliveries whose lease expired (their process died while
-	// sending) to pending when retryAmbiguous, else marks them unknown, and
-	// completes any open run with nothing left to send (a run whose last
-	// results were recorded by two processes at once can miss completion).
-	Reap(ctx context.Context, retryAmbiguous bool) (int, error)
+	// Reap recovers deliveries whose lease expired in another process (it
+	// died, or lost the database, while sending): unknown, or pending again
+	// per p. It also skips pending deliveries of recipients suppressed since
+	// their run was created, and completes any open run with nothing left to
+	// send (a run whose last results two processes recorded at once can
+	// miss completion).
+	Reap(ctx context.Context, p ReapParams) (int, error)
 	// Outstanding counts what is left to send and says when the next
 	// delivery may go, given its backoff and its account's pacing.
 	Outstanding(ctx context.Context, p Pacing) (Outstanding, error)
+}
+
+// ReapParams says what becomes of a delivery whose sender's lease ran out.
+type ReapParams struct {
+	RetryAmbiguous bool          // pending again rather than unknown…
+	MaxAttempts    int           // …while it has attempts left
+	Delay          time.Duration // before a returned delivery may be claimed
 }
 
 // Store is everything broadcaster keeps in its database.

@@ -92,14 +92,17 @@ func (s *Store) Record(ctx context.Context, results []campaign.Result) ([]int64,
 }
 
 // Reap implements campaign.DeliveryStore.
-func (s *Store) Reap(ctx context.Context, retryAmbiguous bool) (int, error) {
+func (s *Store) Reap(ctx context.Context, p campaign.ReapParams) (int, error) {
 	var reaped int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, reapSQL, retryAmbiguous)
+		tag, err := tx.Exec(ctx, reapSQL, p.RetryAmbiguous, s.owner, p.MaxAttempts, p.Delay.Milliseconds())
 		if err != nil {
 			return err
 		}
 		reaped = int(tag.RowsAffected())
+		if _, err := tx.Exec(ctx, suppressPendingSQL); err != nil {
+			return err
+		}
 		_, err = completeRuns(ctx, tx, nil)
 		return err
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/db"
 )
 
 func TestClaimTakesDueDeliveriesOfActiveCampaignsOnce(t *testing.T) {
@@ -159,22 +160,99 @@ func TestLateResultOfAnOldAttemptIsIgnored(t *testing.T) {
 }
 
 func TestReapExpiredLeases(t *testing.T) {
-	for _, retry := range []bool{false, true} {
-		f := newFixture(t)
-		id := f.campaign([]string{"a", "b"})
-		run := f.run(id)
-		if _, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: 1, Lease: -time.Second}); err != nil { // already expired
-			t.Fatal(err)
-		}
-		f.claim(1) // still leased
-		n, err := f.store.Reap(f.ctx, retry)
-		if err != nil || n != 1 {
-			t.Fatalf("Reap = %d, %v; want 1", n, err)
-		}
-		want := map[bool]string{false: "unknown", true: "pending"}[retry]
-		if s := f.str(`SELECT string_agg(status, ',' ORDER BY status) FROM deliveries WHERE run_id = $1`, run.ID); s != want+",sending" && s != "sending,"+want {
-			t.Errorf("retry=%v: statuses %s, want one %s and one sending", retry, s, want)
-		}
+	tests := []struct {
+		name        string
+		p           campaign.ReapParams
+		attempts    int // the expired delivery's attempts so far
+		want        string
+		wantDelayed bool
+	}{
+		{"unknown", campaign.ReapParams{MaxAttempts: 5}, 1, "unknown", false},
+		{"retried", campaign.ReapParams{RetryAmbiguous: true, MaxAttempts: 5, Delay: time.Hour}, 1, "pending", true},
+		{"no attempts left", campaign.ReapParams{RetryAmbiguous: true, MaxAttempts: 5, Delay: time.Hour}, 5, "unknown", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			run := f.run(f.campaign([]string{"a", "b", "c"}))
+			other := *f
+			other.store = db.NewStore(f.pool, "other:2") // a process that died
+			expired, err := other.store.Claim(f.ctx, campaign.ClaimParams{Limit: 1, Lease: -time.Second})
+			if err != nil || len(expired) != 1 {
+				t.Fatal(expired, err)
+			}
+			f.exec(`UPDATE deliveries SET attempts = $2 WHERE id = $1`, expired[0].ID, tt.attempts)
+			mine, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: 1, Lease: -time.Second})
+			if err != nil || len(mine) != 1 {
+				t.Fatal(mine, err)
+			}
+			f.claim(1) // leased and alive
+
+			n, err := f.store.Reap(f.ctx, tt.p)
+			if err != nil || n != 1 {
+				t.Fatalf("Reap = %d, %v; want 1: never this process's own claims", n, err)
+			}
+			if s := f.str(`SELECT status FROM deliveries WHERE id = $1`, expired[0].ID); s != tt.want {
+				t.Errorf("reaped delivery is %s, want %s", s, tt.want)
+			}
+			if n := f.int64(`SELECT count(*) FROM deliveries WHERE run_id = $1 AND status = 'sending'`, run.ID); n != 2 {
+				t.Errorf("%d deliveries still sending, want this process's 2", n)
+			}
+			var delayed bool
+			if err := f.pool.QueryRow(f.ctx, `SELECT next_attempt_at > now() + interval '50 minutes' FROM deliveries WHERE id = $1`, expired[0].ID).Scan(&delayed); err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantDelayed && !delayed {
+				t.Error("a reaped delivery may be claimed again at once, before its holder could record it")
+			}
+		})
+	}
+}
+
+func TestAttemptOfADeletedDeliveryDoesNotBlockTheBatch(t *testing.T) {
+	f := newFixture(t)
+	gone := f.campaign([]string{"a"})
+	f.run(gone)
+	kept := f.campaign([]string{"b"})
+	f.run(kept)
+	ds := f.claim(10)
+	f.exec(`DELETE FROM campaigns WHERE id = $1`, gone)
+	var rs []campaign.Result
+	for _, d := range ds {
+		rs = append(rs, campaign.Result{Delivery: d, Status: campaign.DeliverySent, Attempt: campaign.Attempt{
+			Outcome: campaign.OutcomeSent, StartedAt: time.Now(), Code: "1000", Receipt: &campaign.Receipt{MsgID: 1, NewMsgID: 2}}})
+	}
+	f.record(rs...)
+	if s := f.str(`SELECT status FROM deliveries WHERE campaign_id = $1`, kept); s != "sent" {
+		t.Errorf("the other delivery is %s, want sent", s)
+	}
+}
+
+func TestLateRetryResultDoesNotReopenAnEndedRun(t *testing.T) {
+	f := newFixture(t)
+	id := f.campaign([]string{"a"})
+	run := f.run(id)
+	d := f.claim(1)[0]
+	// Reaped as unknown while this process could not record, and the run
+	// completed; then the result arrives: the API had answered 1001.
+	f.exec(`UPDATE deliveries SET status = 'unknown' WHERE id = $1`, d.ID)
+	f.exec(`UPDATE campaign_runs SET status = 'completed' WHERE id = $1`, run.ID)
+	f.record(campaign.Result{Delivery: d, Status: campaign.DeliveryPending, RetryIn: time.Second, Error: "code 1001",
+		Attempt: campaign.Attempt{Outcome: campaign.OutcomeRetry, StartedAt: time.Now(), Code: "1001"}})
+	if s := f.str(`SELECT status || ': ' || last_error FROM deliveries WHERE id = $1`, d.ID); s != "failed: code 1001 (not retried: its run had ended)" {
+		t.Errorf("delivery = %s", s)
+	}
+}
+
+func TestReapSkipsRecipientsSuppressedMidRun(t *testing.T) {
+	f := newFixture(t)
+	run := f.run(f.campaign([]string{"a", "b"}))
+	f.exec(`INSERT INTO suppressions (wc_id, reason) VALUES ('b', 'asked to stop')`)
+	if _, err := f.store.Reap(f.ctx, campaign.ReapParams{MaxAttempts: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.str(`SELECT string_agg(wc_id || '=' || status || coalesce(' ' || last_error, ''), ',' ORDER BY wc_id) FROM deliveries WHERE run_id = $1`, run.ID); s != "a=pending,b=skipped suppressed: asked to stop" {
+		t.Errorf("deliveries: %s", s)
 	}
 }
 

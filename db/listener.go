@@ -12,9 +12,6 @@ import (
 	"github.com/broadcaster/broadcaster/campaign"
 )
 
-// Channel is the notification channel of the campaigns trigger (schema.sql).
-const Channel = "broadcaster_campaigns"
-
 // Listener receives the campaigns trigger's notifications on a connection of
 // its own (a pooled connection would be handed to other queries) and passes
 // them on, so that a campaign inserted or paused with SQL takes effect at
@@ -69,7 +66,7 @@ func (l *Listener) listen(ctx context.Context) (connected bool, err error) {
 		return false, fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
+	if _, err := conn.Exec(ctx, listenSQL); err != nil {
 		return false, fmt.Errorf("listen: %w", err)
 	}
 	l.log.Debug().Msg("listening for campaign notifications")

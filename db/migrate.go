@@ -22,7 +22,7 @@ const migrateLock = 0x62726f6164 // "broad"
 // again and from several processes at once.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrateLock)); err != nil {
+		if _, err := tx.Exec(ctx, migrateLockSQL, int64(migrateLock)); err != nil {
 			return fmt.Errorf("lock: %w", err)
 		}
 		if _, err := tx.Exec(ctx, broadcaster.Schema); err != nil {
@@ -40,7 +40,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 // schema was never applied.
 func SchemaVersion(ctx context.Context, pool *pgxpool.Pool) (int, error) {
 	var v int
-	err := pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&v)
+	err := pool.QueryRow(ctx, schemaVersionSQL).Scan(&v)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UndefinedTable {
 		return 0, nil

@@ -55,12 +55,28 @@ func TestClaimPacesEachAccount(t *testing.T) {
 		t.Errorf("NextDue = %v, want about 1s (one token at 1/s)", o.NextDue)
 	}
 	// A second and a half later, each bucket holds one and a half tokens.
-	f.exec(`UPDATE sending_accounts SET refilled_at = refilled_at - interval '1500 milliseconds'`)
+	f.exec(`UPDATE sending_accounts SET refilled_at = refilled_at - interval '1500 milliseconds', not_before = not_before - interval '1500 milliseconds'`)
 	if got := f.claimWith(p, 100); got["acct_a"] != 1 || got["acct_b"] != 1 {
 		t.Fatalf("claim after refill = %v, want 1 per account", got)
 	}
+	f.exec(`UPDATE sending_accounts SET not_before = '-infinity'`) // the paced wait is over
 	if got := f.claimWith(campaign.Pacing{}, 100); got["acct_a"] != 7 || got["acct_b"] != 7 {
 		t.Errorf("unlimited claim = %v, want the remaining 7 each", got)
+	}
+}
+
+// The jitter pause comes on top of the wait for the next token, so the
+// rhythm varies rather than ending inside the token wait (SPEC §6).
+func TestClaimJitterComesAfterTheTokenWait(t *testing.T) {
+	f := newFixture(t)
+	f.pacedCampaign("acct_a", 5)
+	f.claimWith(campaign.Pacing{PerSecond: 1, Burst: 1, Jitter: time.Hour}, 100)
+	var wait float64
+	if err := f.pool.QueryRow(f.ctx, `SELECT extract(epoch FROM not_before - now()) FROM sending_accounts`).Scan(&wait); err != nil {
+		t.Fatal(err)
+	}
+	if wait < 0.9 || wait > 3601 {
+		t.Errorf("next send in %.2fs, want the 1s token wait plus 0..3600s of jitter", wait)
 	}
 }
 

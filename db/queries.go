@@ -31,4 +31,14 @@ var (
 	ensureAccountsSQL string
 	//go:embed sql/account_results.sql
 	accountResultsSQL string
+	//go:embed sql/suppress_pending.sql
+	suppressPendingSQL string
+	//go:embed sql/work_mem.sql
+	workMemSQL string
+	//go:embed sql/migrate_lock.sql
+	migrateLockSQL string
+	//go:embed sql/schema_version.sql
+	schemaVersionSQL string
+	//go:embed sql/listen.sql
+	listenSQL string
 )

@@ -57,8 +57,7 @@ func (s *Store) MarkInvalid(ctx context.Context, campaignID int64, reason string
 func (s *Store) CreateRun(ctx context.Context, campaignID int64, scheduledFor time.Time) (campaign.Run, error) {
 	run := campaign.Run{CampaignID: campaignID, ScheduledFor: scheduledFor, Status: campaign.RunPending}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// De-duplicating a large audience spills to disk at the default 4MB.
-		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '64MB'"); err != nil {
+		if _, err := tx.Exec(ctx, workMemSQL); err != nil {
 			return err
 		}
 		if err := tx.QueryRow(ctx, insertRunSQL, campaignID, scheduledFor).Scan(&run.ID); err != nil {

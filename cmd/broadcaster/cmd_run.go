@@ -69,8 +69,11 @@ func runRun(ctx context.Context, a *app, args []string) error {
 // progress lines while it sends.
 func runOnce(ctx context.Context, a *app, s *services) error {
 	started := time.Now()
-	if err := s.scheduler.Tick(ctx); err != nil {
-		return err
+	// A scheduler failure (one campaign's run could not be created) must not
+	// stop the others from sending; it still makes the exit code 1.
+	tickErr := s.scheduler.Tick(ctx)
+	if tickErr != nil {
+		a.log.Error().Err(tickErr).Msg("scheduler pass failed; sending what is due anyway")
 	}
 	progressCtx, stopProgress := context.WithCancel(ctx)
 	var wg conc.WaitGroup
@@ -83,7 +86,7 @@ func runOnce(ctx context.Context, a *app, s *services) error {
 	}
 	a.log.Info().Dur("took", time.Since(started)).
 		Bool("interrupted", ctx.Err() != nil).Msg("batch done")
-	return nil
+	return tickErr
 }
 
 // runDaemon runs every service until ctx ends, then stops them gracefully:
@@ -97,8 +100,11 @@ func runDaemon(ctx context.Context, a *app, s *services) error {
 	a.log.Info().Int("concurrency", a.cfg.Workers.Concurrency).Str("http", a.cfg.HTTP.Listen).
 		Float64("per_account", a.cfg.RateLimit.PerAccount).Msg("broadcaster running")
 
-	var wg conc.WaitGroup
-	wg.Go(func() { logStop(a, "dispatcher", s.dispatch.Run(ctx)) })
+	var (
+		wg          conc.WaitGroup
+		dispatchErr error
+	)
+	wg.Go(func() { dispatchErr = s.dispatch.Run(ctx) })
 	wg.Go(func() { logStop(a, "scheduler", s.scheduler.Run(ctx)) })
 	wg.Go(func() { logStop(a, "listener", listener.Run(ctx)) })
 	wg.Go(func() { logStop(a, "progress", s.progress.Run(ctx)) })
@@ -108,6 +114,9 @@ func runDaemon(ctx context.Context, a *app, s *services) error {
 	<-ctx.Done()
 	a.log.Info().Msg("stopping: finishing in-flight sends")
 	wg.Wait()
+	if dispatchErr != nil {
+		return dispatchErr // results not recorded: exit 1, not a clean stop
+	}
 	a.log.Info().Msg("stopped")
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strconv"
 
@@ -48,13 +49,15 @@ func (a *app) openStore(ctx context.Context) (*db.Store, func(), error) {
 	return db.NewStore(pool, owner()), pool.Close, nil
 }
 
-// owner names this process in deliveries.claimed_by.
+// owner names this process in deliveries.claimed_by: host, pid and a random
+// suffix, so that a restarted process with a reused pid never mistakes the
+// claims of its dead predecessor for its own (it reaps them instead).
 func owner() string {
 	host, err := os.Hostname()
 	if err != nil {
 		host = "unknown"
 	}
-	return host + ":" + strconv.Itoa(os.Getpid())
+	return host + ":" + strconv.Itoa(os.Getpid()) + ":" + strconv.FormatUint(rand.Uint64()%1e6, 36)
 }
 
 // newSender builds the sendApplet client from the api section.

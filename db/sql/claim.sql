@@ -64,7 +64,13 @@ WITH acct AS (
     UPDATE sending_accounts a
     SET tokens = CASE WHEN $4::float8 > 0 THEN al.tokens - k.n ELSE a.tokens END,
         refilled_at = now(),
-        not_before = now() + random() * $6::bigint * interval '1 millisecond',
+        -- The random pause comes after the next token is due, so that it
+        -- shows in the rhythm instead of ending inside the token wait.
+        not_before = now()
+                     + CASE WHEN $4::float8 > 0 AND al.tokens - k.n < 1
+                            THEN (1 - (al.tokens - k.n)) / $4::float8 * interval '1 second'
+                            ELSE interval '0' END
+                     + random() * $6::bigint * interval '1 millisecond',
         probe_until = CASE WHEN al.probing
                            THEN now() + $3::bigint * interval '1 millisecond' END,
         updated_at = now()

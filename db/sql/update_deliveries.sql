@@ -1,18 +1,22 @@
 -- Writes each result onto its delivery, from parallel arrays. A result applies
 -- only to the attempt it belongs to (d.attempts = r.attempt); it may overwrite
 -- 'unknown' or 'pending' set by a reaper while this process could not reach the
--- database, because what the API answered is better than a guess.
+-- database, because what the API answered is better than a guess. But a late
+-- "retry later" cannot reopen a delivery whose run has ended meanwhile (it was
+-- reaped and the run completed or cancelled): it fails instead.
 UPDATE deliveries d
-SET status = r.status,
+SET status = CASE WHEN r.status = 'pending' AND run.status NOT IN ('pending', 'running')
+                  THEN 'failed' ELSE r.status END,
     last_code = r.code,
-    last_error = r.error,
+    last_error = CASE WHEN r.status = 'pending' AND run.status NOT IN ('pending', 'running')
+                      THEN r.error || ' (not retried: its run had ended)' ELSE r.error END,
     msg_id = r.msg_id,
     new_msg_id = r.new_msg_id,
     create_time = r.create_time,
     msg_type = r.msg_type,
     sent_at = r.sent_at,
     w_id = r.w_id,
-    next_attempt_at = CASE WHEN r.status = 'pending'
+    next_attempt_at = CASE WHEN r.status = 'pending' AND run.status IN ('pending', 'running')
                            THEN now() + r.retry_ms * interval '1 millisecond'
                            ELSE d.next_attempt_at END,
     claimed_by = NULL,
@@ -21,8 +25,10 @@ SET status = r.status,
 FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::bigint[],
             $7::bigint[], $8::bigint[], $9::int[], $10::timestamptz[], $11::bigint[], $12::text[])
     AS r (id, attempt, status, code, error, msg_id, new_msg_id, create_time, msg_type,
-          sent_at, retry_ms, w_id)
+          sent_at, retry_ms, w_id),
+    campaign_runs run
 WHERE d.id = r.id
+  AND run.id = d.run_id
   AND d.attempts = r.attempt
   AND d.status IN ('sending', 'unknown', 'pending')
 RETURNING d.run_id
