@@ -165,7 +165,7 @@ func newResultArrays(results []campaign.Result) *resultArrays {
 			sentAt = &t
 			// A 1000 without data has a zero receipt: store NULL, not a fake id.
 			if rc := at.Receipt; rc != nil && (rc.MsgID != 0 || rc.NewMsgID != 0) {
-				msgID, newMsgID, createTime = &rc.MsgID, &rc.NewMsgID, nonZero64(rc.CreateTime)
+				msgID, newMsgID, createTime = nonZero64(rc.MsgID), nonZero64(rc.NewMsgID), nonZero64(rc.CreateTime)
 				mt := int32(rc.MsgType)
 				msgType = &mt
 			}

@@ -20,6 +20,21 @@ WITH acct AS (
       AND NOT (a.w_id = ANY ($9::text[]))
       AND NOT ($7::int > 0 AND a.consecutive_failures >= $7::int
                AND a.last_failure_at + $8::bigint * interval '1 millisecond' > now())
+      -- Only accounts with something due, least recently served first, and
+      -- no more than could be used: locking every idle account would make
+      -- other instances skip them all.
+      -- (LIMIT 1 keeps each probe one step down deliveries_pending_idx:
+      -- a plain EXISTS is planned as a join over every pending delivery.)
+      AND EXISTS (
+          SELECT 1
+          FROM campaigns c
+          WHERE c.w_id = a.w_id AND c.status = 'active'
+            AND (SELECT 1 FROM deliveries d
+                 WHERE d.campaign_id = c.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+                 ORDER BY d.next_attempt_at
+                 LIMIT 1) IS NOT NULL)
+    ORDER BY a.refilled_at
+    LIMIT $1
     FOR UPDATE SKIP LOCKED
 ), allowance AS (
     SELECT w_id, tokens, probing,
