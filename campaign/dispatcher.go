@@ -26,6 +26,10 @@ type DispatchConfig struct {
 	FlushEvery   time.Duration  // longest a result waits to be written (100ms)
 	StopTimeout  time.Duration  // how long to keep trying to record at stop (30s)
 	ReapEvery    time.Duration  // how often to recover expired leases (2s)
+	// GiveUpAfter ends Drain when the database has failed for this long
+	// without a break (2m): a batch job exits 1 and cron runs it again,
+	// rather than hanging. The daemon (Run) keeps trying.
+	GiveUpAfter time.Duration
 }
 
 func (c DispatchConfig) withDefaults() DispatchConfig {
@@ -51,6 +55,7 @@ func (c DispatchConfig) withDefaults() DispatchConfig {
 	def(&c.FlushEvery, 100*time.Millisecond)
 	def(&c.StopTimeout, 30*time.Second)
 	def(&c.ReapEvery, 2*time.Second)
+	def(&c.GiveUpAfter, 2*time.Minute)
 	return c
 }
 
@@ -112,6 +117,9 @@ func (d *Dispatcher) run(ctx context.Context, untilDone bool) error {
 	return err
 }
 
+// ErrDatabaseUnavailable ends a batch whose database stayed unreachable.
+var ErrDatabaseUnavailable = errors.New("database unavailable")
+
 // ErrResultsNotRecorded reports that the dispatcher stopped before the
 // database took every result: those deliveries stay `sending` until another
 // process reaps them, so the exit must not look clean.
@@ -120,7 +128,17 @@ var ErrResultsNotRecorded = errors.New("stopped with results not recorded (datab
 // loop claims and starts deliveries until ctx ends or, when untilDone,
 // nothing is left.
 func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Pool, rec *recorder) error {
-	var lastReap time.Time
+	var lastReap, failingSince time.Time
+	failed := func(err error, what string) error {
+		if failingSince.IsZero() {
+			failingSince = time.Now()
+		}
+		d.log.Warn().Err(err).Msg(what + "; trying again")
+		if untilDone && time.Since(failingSince) >= d.cfg.GiveUpAfter {
+			return fmt.Errorf("%w for %v: %v", ErrDatabaseUnavailable, d.cfg.GiveUpAfter, err)
+		}
+		return nil
+	}
 	for ctx.Err() == nil {
 		if time.Since(lastReap) >= d.cfg.ReapEvery {
 			d.reap(ctx)
@@ -132,7 +150,9 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 				Limit: free, Lease: d.cfg.Lease, Pacing: d.cfg.Pacing, Exclude: d.failing.accounts(),
 			})
 			if err != nil {
-				d.log.Error().Err(err).Msg("claim failed; trying again")
+				if err := failed(err, "claim failed"); err != nil {
+					return err
+				}
 				d.pause(ctx, time.Second)
 				continue
 			}
@@ -145,8 +165,12 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 		}
 		done, next, err := d.idle(ctx, rec, d.inflight.Load() == 0)
 		if err != nil {
-			d.log.Warn().Err(err).Msg("could not check what is left to send")
+			if err := failed(err, "could not check what is left to send"); err != nil {
+				return err
+			}
 			next = time.Second
+		} else {
+			failingSince = time.Time{}
 		}
 		if done && untilDone {
 			d.reap(ctx) // a last sweep completes runs whose last results raced

@@ -275,3 +275,19 @@ func TestStopWithResultsNotRecordedIsAnError(t *testing.T) {
 		t.Errorf("Run = %v, want ErrResultsNotRecorded", err)
 	}
 }
+
+// downStore is a database that stopped answering.
+type downStore struct{ campaign.DeliveryStore }
+
+func (downStore) Claim(context.Context, campaign.ClaimParams) ([]campaign.Delivery, error) {
+	return nil, context.DeadlineExceeded
+}
+
+func TestDrainGivesUpOnAnUnreachableDatabase(t *testing.T) {
+	h := newHarness(t, sendertest.Config{})
+	h.cfg.GiveUpAfter = 50 * time.Millisecond
+	err := campaign.NewDispatcher(downStore{h.store}, h.snd, h.cfg, zerologNop()).Drain(h.ctx)
+	if !errors.Is(err, campaign.ErrDatabaseUnavailable) {
+		t.Errorf("Drain = %v, want ErrDatabaseUnavailable", err)
+	}
+}
