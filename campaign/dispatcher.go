@@ -130,6 +130,9 @@ var ErrResultsNotRecorded = errors.New("stopped with results not recorded (datab
 func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Pool, rec *recorder) error {
 	var lastReap, failingSince time.Time
 	failed := func(err error, what string) error {
+		if ctx.Err() != nil {
+			return nil // stopping: the loop ends on its own
+		}
 		if failingSince.IsZero() {
 			failingSince = time.Now()
 		}
