@@ -179,7 +179,9 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 			d.reap(ctx) // a last sweep completes runs whose last results raced
 			return nil
 		}
-		d.pause(ctx, min(d.cfg.PollInterval, next))
+		// Never sleep past a reap: a dead process's claims are recovered on
+		// time even when nothing else wakes this loop.
+		d.pause(ctx, min(d.cfg.PollInterval, next, d.cfg.ReapEvery))
 	}
 	return nil
 }

@@ -13,9 +13,11 @@ import (
 	"github.com/broadcaster/broadcaster/internal/metrics"
 )
 
-// campaignLeaseMargin is added to api.timeout to make a claim's lease: the
-// longest a live process can hold a delivery without recording it.
-const campaignLeaseMargin = 10 * time.Second
+// campaignLeaseMargin is added to api.timeout to make a claim's lease. A live
+// process starts a claimed send within the template lookup's 5s bound, and
+// the dispatcher reaps at least every 2s, so a dead process's deliveries are
+// recovered within api.timeout + 10s (SPEC §6).
+const campaignLeaseMargin = 8 * time.Second
 
 // services are the parts of a running broadcaster, wired by hand.
 type services struct {

@@ -93,7 +93,7 @@ func (a *app) dispatchConfig() campaign.DispatchConfig {
 			BreakerCoolDown: c.Breaker.CoolDown,
 		},
 		// SPEC §6: a delivery left sending by a dead process is reaped
-		// within api.timeout + 10s.
+		// within api.timeout + 10s: the lease plus the reap interval.
 		Lease:        c.API.Timeout + campaignLeaseMargin,
 		PollInterval: c.Scheduler.PollInterval,
 		Location:     c.Scheduler.Location,
