@@ -18,7 +18,7 @@ func TestREADMEConfigurationTableMatchesCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	row := regexp.MustCompile("(?m)^\\| ([a-z_]+\\.[a-z_]+) \\| ([^|]*) \\| ([^|]*) \\|")
+	row := regexp.MustCompile(`(?m)^\| ([a-z_]+\.[a-z_]+) \| ([^|]*) \| ([^|]*) \|`)
 	documented := map[string][2]string{}
 	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
 		documented[m[1]] = [2]string{strings.TrimSpace(m[2]), m[3]}

@@ -175,7 +175,11 @@ func (d demo) send(ctx context.Context, store *db.Store, apiURL string, runID in
 	}, d.log)
 	p := newProgress(d.out, logging.IsTerminal(d.out))
 	return p.follow(ctx, func(ctx context.Context) (campaign.RunSummary, error) {
-		return store.RunSummary(ctx, runID)
+		runs, err := store.RunSummaries(ctx, []int64{runID})
+		if err != nil || len(runs) == 0 {
+			return campaign.RunSummary{}, fmt.Errorf("summary of run %d: %w", runID, errors.Join(err, campaign.ErrNotFound))
+		}
+		return runs[0].RunSummary, nil
 	}, disp.Drain)
 }
 
