@@ -1,10 +1,10 @@
 # The two commands a newcomer needs are `make demo` and `make test`; each
 # does its own set-up (ensure-postgres installs PostgreSQL where it can).
 #
-# Tests that touch data use TEST_DATABASE_URL, else DATABASE_URL, when set
-# (each test gets its own randomly named database there, dropped after);
-# with neither set, each test process starts and removes a throwaway
-# PostgreSQL server of its own. Unset both to keep tests off a real server.
+# Tests that touch data use TEST_DATABASE_URL when set (each test gets its
+# own randomly named database there, dropped after); without it, each test
+# process starts and removes a throwaway PostgreSQL server of its own. Tests
+# never read DATABASE_URL: in an operator's shell it names production.
 
 GO        ?= go
 BIN       ?= bin/broadcaster

@@ -12,7 +12,7 @@ import (
 // seedAppMsg reads the provider's applet XML, verbatim.
 func seedAppMsg(t testing.TB) string {
 	t.Helper()
-	b, err := os.ReadFile("../../shared/fixtures/seed-appmsg.xml")
+	b, err := os.ReadFile("../testdata/provider/seed-appmsg.xml")
 	if err != nil {
 		t.Fatalf("read seed fixture: %v", err)
 	}
@@ -24,7 +24,7 @@ func seedAppMsg(t testing.TB) string {
 // gets by copying it out of the page.
 func seedJSONContent(t testing.TB) string {
 	t.Helper()
-	b, err := os.ReadFile("../../shared/fixtures/seed-request.json")
+	b, err := os.ReadFile("../testdata/provider/seed-request.json")
 	if err != nil {
 		t.Fatalf("read request fixture: %v", err)
 	}

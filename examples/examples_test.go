@@ -22,7 +22,7 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m, dbtest.WithMigrate(db.Migrate)) }
 
-// read returns a file of the cookbook or of the shared fixtures.
+// read returns a file of the cookbook or of the provider's fixtures.
 func read(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -82,7 +82,7 @@ func TestCookbook(t *testing.T) {
 
 	// 01: the pasted callback yields the provider's applet, byte for byte,
 	// and the tracked variant fills its placeholders.
-	seed := read(t, "../../shared/fixtures/seed-appmsg.xml")
+	seed := read(t, "../testdata/provider/seed-appmsg.xml")
 	content := scalar[string](t, pool, `SELECT content FROM applet_templates WHERE name = 'yunpu shop'`)
 	if got, err := campaign.ExtractAppMsg(content); err != nil || got != seed {
 		t.Errorf("template 'yunpu shop' does not yield the seed applet (%v)", err)
@@ -173,7 +173,7 @@ func runNightly(t *testing.T, store *db.Store, id int64) {
 		case "wxid_a1":
 			res.Status = campaign.DeliverySent
 			res.Attempt = campaign.Attempt{Outcome: campaign.OutcomeSent, StartedAt: now, Duration: 180 * time.Millisecond,
-				HTTPStatus: 200, Code: "1000", Response: read(t, "../../shared/fixtures/seed-success-response.json"),
+				HTTPStatus: 200, Code: "1000", Response: read(t, "../testdata/provider/seed-success-response.json"),
 				Receipt: &campaign.Receipt{MsgID: 697760545, NewMsgID: 7645748705605226305, CreateTime: 1641458149, WcID: "wxid_a1"}}
 		case "1234567890@chatroom":
 			res.Status, res.Error = campaign.DeliveryFailed, "code 1002: not in the group"
@@ -260,7 +260,7 @@ func TestJSONEscapedRepair(t *testing.T) {
 	if m == nil {
 		t.Fatal("01_templates.sql no longer documents the JSON repair")
 	}
-	escaped := regexp.MustCompile(`(?s)"content": "(.*)"\s*}\s*$`).FindStringSubmatch(read(t, "../../shared/fixtures/seed-request.json"))
+	escaped := regexp.MustCompile(`(?s)"content": "(.*)"\s*}\s*$`).FindStringSubmatch(read(t, "../testdata/provider/seed-request.json"))
 	if escaped == nil {
 		t.Fatal("no content in seed-request.json")
 	}
@@ -275,7 +275,7 @@ func TestJSONEscapedRepair(t *testing.T) {
 		t.Fatalf("the documented repair: %v", err)
 	}
 	content := scalar[string](t, pool, `SELECT content FROM applet_templates WHERE name = 'copied'`)
-	if got, err := campaign.ExtractAppMsg(content); err != nil || got != read(t, "../../shared/fixtures/seed-appmsg.xml") {
+	if got, err := campaign.ExtractAppMsg(content); err != nil || got != read(t, "../testdata/provider/seed-appmsg.xml") {
 		t.Errorf("repaired content does not yield the seed applet (%v)", err)
 	}
 }

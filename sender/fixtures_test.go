@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// fixtureDir holds the provider's examples, verbatim (/work/shared/fixtures,
-// a sibling of the repository).
-const fixtureDir = "../../shared/fixtures"
+// fixtureDir holds the provider's examples, copied verbatim into the
+// repository (testdata/provider), so a fresh clone tests on its own.
+const fixtureDir = "../testdata/provider"
 
 // readFixture returns a fixture's bytes. A missing fixture fails the test:
 // skipping would let the parser drift from the provider's real answers.

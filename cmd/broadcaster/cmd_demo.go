@@ -19,7 +19,7 @@ import (
 	"github.com/broadcaster/broadcaster/sender/sendertest"
 )
 
-// seedAppMsg is the provider's example applet (shared/fixtures/seed-appmsg.xml,
+// seedAppMsg is the provider's example applet (testdata/provider/seed-appmsg.xml,
 // verbatim), so the demo sends what a real operator would paste.
 //
 //go:embed seed-appmsg.xml

@@ -1,7 +1,7 @@
 // Package dbtest gives every test that touches data its own fresh PostgreSQL
 // database, on a real server: never a mock.
 //
-// The server is TEST_DATABASE_URL's, else DATABASE_URL's, else a throwaway
+// The server is TEST_DATABASE_URL's, else a throwaway
 // one that internal/pgtemp starts for the test process, on first use, and
 // removes when the tests end. The schema is applied once per test process to
 // a template database; each test then gets a copy made with
@@ -85,10 +85,8 @@ func Main(m *testing.M, opts ...Option) {
 // calls New, so test runs that select no such test (fuzzing, -run filters)
 // pay nothing.
 func Run(m *testing.M, opts ...Option) int {
+	// Never DATABASE_URL: in an operator's shell it names production.
 	e := &env{external: os.Getenv("TEST_DATABASE_URL")}
-	if e.external == "" {
-		e.external = os.Getenv("DATABASE_URL")
-	}
 	for _, opt := range opts {
 		opt(&e.cfg)
 	}

@@ -16,7 +16,7 @@ import (
 const testToken = "fake-token-9c1d"
 
 // fixtureDir holds the provider's examples, verbatim.
-const fixtureDir = "../../../shared/fixtures"
+const fixtureDir = "../../testdata/provider"
 
 // readFixture returns a fixture; a missing one fails the test.
 func readFixture(tb testing.TB, name string) []byte {
