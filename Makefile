@@ -13,7 +13,7 @@ TEST_TIMEOUT ?= 5m
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME  ?= 10s
 
-.PHONY: all build test vet lint bench fuzz demo ensure-postgres clean
+.PHONY: all build test vet lint bench fuzz demo ensure-postgres schema clean
 
 all: lint build test
 
@@ -48,6 +48,10 @@ fuzz: ensure-postgres
 		done; \
 	done; \
 	if [ $$found = 0 ]; then echo "no fuzz targets"; fi
+
+# schema.sql is generated from migrations/*.sql; a test keeps them equal.
+schema:
+	$(GO) test -count=1 -run TestSchemaSQLIsGeneratedFromMigrations . -update-schema
 
 demo: ensure-postgres
 	$(GO) run ./cmd/broadcaster demo

@@ -4,10 +4,18 @@
 // cmd/broadcaster (the binary).
 package broadcaster
 
-import _ "embed"
+import "embed"
 
-// Schema is schema.sql, embedded so that `broadcaster migrate` needs nothing
-// but the binary. It is idempotent: applying it again changes nothing.
+// Schema is schema.sql, the whole schema in one readable file. It is
+// generated from the migrations (`make schema`), and a test keeps the two
+// equal; databases are created and upgraded only by the migrations.
 //
 //go:embed schema.sql
 var Schema string
+
+// MigrationFiles holds the numbered migrations, migrations/NNNN_name.sql,
+// which `broadcaster migrate` applies in order. They are embedded, so the
+// binary needs nothing beside it.
+//
+//go:embed migrations/*.sql
+var MigrationFiles embed.FS

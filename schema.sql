@@ -1,3 +1,12 @@
+-- broadcaster schema: the whole of it, in one file, for reading.
+--
+-- GENERATED from migrations/*.sql by `make schema`: do not edit; a test keeps
+-- it equal. Databases are created and upgraded only by `broadcaster migrate`,
+-- which applies the numbered migrations below in order, each once, and
+-- records them in broadcaster_migrations.
+
+-- ==== migrations/0001_initial.sql ====
+
 -- broadcaster schema (SPEC §3). Applied by `broadcaster migrate`.
 --
 -- Every statement is idempotent, so the file can be applied again after an

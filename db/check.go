@@ -4,12 +4,9 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"regexp"
-	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
-	broadcaster "github.com/broadcaster/broadcaster"
 	"github.com/broadcaster/broadcaster/campaign"
 )
 
@@ -21,22 +18,6 @@ var (
 	//go:embed sql/check_audience.sql
 	checkAudienceSQL string
 )
-
-// schemaVersionRE finds the version rows schema.sql records.
-var schemaVersionRE = regexp.MustCompile(`(?is)INSERT\s+INTO\s+schema_version\s*\(\s*version\s*\)\s*VALUES\s*\(\s*(\d+)\s*\)`)
-
-// WantSchemaVersion returns the schema version this binary's embedded
-// schema.sql records, so `check` compares the database with the schema the
-// binary actually carries rather than with a constant that could drift.
-func WantSchemaVersion() int {
-	want := 0
-	for _, m := range schemaVersionRE.FindAllStringSubmatch(broadcaster.Schema, -1) {
-		if v, err := strconv.Atoi(m[1]); err == nil {
-			want = max(want, v)
-		}
-	}
-	return want
-}
 
 // CheckedCampaign is a campaign as `check` examines it: the row with its
 // template, and the reason stored when it was marked invalid.

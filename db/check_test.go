@@ -8,18 +8,6 @@ import (
 	"github.com/broadcaster/broadcaster/db"
 )
 
-func TestWantSchemaVersion(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	got, err := db.SchemaVersion(f.ctx, f.pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := db.WantSchemaVersion(); want != 1 || got != want {
-		t.Errorf("binary's schema version %d, migrated database's %d; want both 1", want, got)
-	}
-}
-
 // checkCampaign inserts a campaign the way operators do and returns its id.
 func (f *fixture) checkCampaign(name, status string, recipients []string, lists []int64) int64 {
 	f.t.Helper()

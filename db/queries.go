@@ -35,10 +35,6 @@ var (
 	suppressPendingSQL string
 	//go:embed sql/work_mem.sql
 	workMemSQL string
-	//go:embed sql/migrate_lock.sql
-	migrateLockSQL string
-	//go:embed sql/schema_version.sql
-	schemaVersionSQL string
 	//go:embed sql/listen.sql
 	listenSQL string
 )

@@ -82,21 +82,8 @@ func (a *app) checkDatabase(ctx context.Context, r *checkReport, network bool) (
 		return 0, false
 	}
 	defer pool.Close()
-	have, err := db.SchemaVersion(ctx, pool)
-	if err != nil {
-		r.problem("database", err.Error(), "check that the database role may read the broadcaster tables")
-		return 0, false
-	}
-	switch want := db.WantSchemaVersion(); {
-	case have == 0:
-		r.problem("database", "no broadcaster schema", "run `broadcaster migrate`")
-		return 0, false
-	case have < want:
-		r.problem("database", fmt.Sprintf("schema version %d is older than this binary's %d", have, want), "run `broadcaster migrate`")
-		return 0, false
-	case have > want:
-		r.problem("database", fmt.Sprintf("schema version %d is newer than this binary's %d", have, want),
-			"run the broadcaster version that migrated it, or a later one")
+	if err := db.CheckSchema(ctx, pool); err != nil {
+		r.problem("database", err.Error(), schemaFix(err))
 		return 0, false
 	}
 	store := db.NewStore(pool, owner())

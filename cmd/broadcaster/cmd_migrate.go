@@ -2,12 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/broadcaster/broadcaster/db"
 )
 
 func runMigrate(ctx context.Context, a *app, args []string) error {
-	fs := a.flags("migrate", "")
+	fs := a.flags("migrate", "[--status]")
+	status := fs.Bool("status", false, "list the applied and pending migrations, change nothing")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
@@ -16,7 +23,13 @@ func runMigrate(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer pool.Close()
+	if *status {
+		return printMigrations(ctx, a, pool)
+	}
 	if err := db.Migrate(ctx, pool); err != nil {
+		if errors.Is(err, db.ErrMigrationEdited) {
+			return fmt.Errorf("%w; fix: %s", err, schemaFix(err))
+		}
 		return err
 	}
 	v, err := db.SchemaVersion(ctx, pool)
@@ -25,4 +38,59 @@ func runMigrate(ctx context.Context, a *app, args []string) error {
 	}
 	a.log.Info().Int("schema_version", v).Msg("database migrated")
 	return nil
+}
+
+// printMigrations prints one line per migration: its version, file, state
+// and when it was applied. A newer binary's migrations show as "applied
+// (newer binary)", and say whether this binary must refuse the database.
+func printMigrations(ctx context.Context, a *app, pool *pgxpool.Pool) error {
+	st, err := db.MigrationsStatus(ctx, pool)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "VERSION\tMIGRATION\tSTATE\tAPPLIED AT")
+	for _, s := range st {
+		at := ""
+		if s.Applied {
+			at = s.AppliedAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", s.Version, s.Name, migrationState(s), at)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := db.CheckSchema(ctx, pool); err != nil && !errors.Is(err, db.ErrSchemaBehind) {
+		return err
+	}
+	return nil
+}
+
+func migrationState(s db.MigrationStatus) string {
+	switch {
+	case s.Edited:
+		return "EDITED since applied"
+	case !s.Known && s.BreaksOlder:
+		return "applied (newer binary; this one must not run)"
+	case !s.Known:
+		return "applied (newer binary; compatible)"
+	case s.Applied:
+		return "applied"
+	default:
+		return "pending"
+	}
+}
+
+// schemaFix is the one-line fix for a database this binary refuses.
+func schemaFix(err error) string {
+	switch {
+	case errors.Is(err, db.ErrNoSchema), errors.Is(err, db.ErrSchemaBehind):
+		return "run `broadcaster migrate`"
+	case errors.Is(err, db.ErrSchemaAhead):
+		return "run the broadcaster version that migrated it, or a later one"
+	case errors.Is(err, db.ErrMigrationEdited):
+		return "restore the migration file as it was applied; put changes in a new migration"
+	default:
+		return "check that the database role may read the broadcaster tables"
+	}
 }

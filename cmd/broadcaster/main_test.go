@@ -44,6 +44,12 @@ type result struct {
 // PATH and HOME), so the developer's own variables cannot leak in.
 func broadcaster(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
+	return runBinary(t, binaryPath, env, args...)
+}
+
+// runBinary is broadcaster for another build of it, e.g. an earlier release.
+func runBinary(t *testing.T, binaryPath string, env map[string]string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binaryPath, args...)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -15,9 +14,6 @@ import (
 	"github.com/broadcaster/broadcaster/internal/config"
 	"github.com/broadcaster/broadcaster/sender"
 )
-
-// errNoSchema says the database was never migrated.
-var errNoSchema = errors.New("the database has no broadcaster schema: run `broadcaster migrate` first")
 
 // openDB connects to the configured database.
 func (a *app) openDB(ctx context.Context) (*pgxpool.Pool, error) {
@@ -32,19 +28,16 @@ func (a *app) openDB(ctx context.Context) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// openStore connects and checks the schema is there.
+// openStore connects and checks that the database holds every migration
+// this binary needs and none that it must refuse.
 func (a *app) openStore(ctx context.Context) (*db.Store, func(), error) {
 	pool, err := a.openDB(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := db.SchemaVersion(ctx, pool)
-	if err == nil && v == 0 {
-		err = errNoSchema
-	}
-	if err != nil {
+	if err := db.CheckSchema(ctx, pool); err != nil {
 		pool.Close()
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%w; fix: %s", err, schemaFix(err))
 	}
 	return db.NewStore(pool, owner()), pool.Close, nil
 }

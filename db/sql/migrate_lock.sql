@@ -1,3 +1,4 @@
 -- Serialises migrations: two processes migrating at once both succeed
--- instead of racing on the catalog. Released at commit.
-SELECT pg_advisory_xact_lock($1)
+-- instead of racing on the catalog. A session lock, held across the
+-- migrations' own transactions, and given back by migrate_unlock.sql.
+SELECT pg_advisory_lock(@key)

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/broadcaster/broadcaster/internal/dbtest"
+	"github.com/broadcaster/broadcaster/sender/sendertest"
+)
+
+// firstRelease is the commit whose schema.sql is migration 1: the release
+// that operators' databases were created with.
+const firstRelease = "29f0a83"
+
+// buildRelease builds broadcaster as it was at commit, from this checkout's
+// git history. Without the history (a shallow clone, or a copy of the files)
+// there is nothing to build, and the test says so and skips.
+func buildRelease(t *testing.T, commit string) string {
+	t.Helper()
+	archive, err := exec.Command("git", "archive", "--format=tar", commit).Output()
+	if err != nil {
+		t.Skipf("release %s is not in this checkout's git history (%v): clone the repository with its history to run this test", commit, err)
+	}
+	dir := t.TempDir()
+	untar := exec.Command("tar", "-x", "-C", dir)
+	untar.Stdin = bytes.NewReader(archive)
+	if out, err := untar.CombinedOutput(); err != nil {
+		t.Fatalf("unpack release %s: %v\n%s", commit, err, out)
+	}
+	bin := filepath.Join(dir, "broadcaster-"+commit)
+	build := exec.Command("go", "build", "-o", bin, "./cmd/broadcaster")
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build release %s: %v\n%s", commit, err, out)
+	}
+	return bin
+}
+
+// The upgrade path, with two binaries: a database the first release created
+// and filled is migrated in place by this binary with nothing lost or
+// reported differently, the first release keeps working against the
+// migrated database (a rolling update, or a rollback), and this binary sends
+// a new run.
+func TestUpgradeFromFirstRelease(t *testing.T) {
+	t.Parallel()
+	old := buildRelease(t, firstRelease)
+	ctx := context.Background()
+	dbURL := dbtest.NewURL(t)
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `DROP SCHEMA public CASCADE; CREATE SCHEMA public`); err != nil {
+		t.Fatal(err)
+	}
+	api, err := sendertest.Start(sendertest.Config{Token: token, FailFirst: 1, Faults: map[string]sendertest.Fault{
+		"wxid_blocked": sendertest.Code("1002", "not friends"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	env := map[string]string{
+		"DATABASE_URL":                       dbURL,
+		"BROADCASTER_API_BASE_URL":           api.URL(),
+		"BROADCASTER_API_TOKEN":              token,
+		"BROADCASTER_RETRY_BACKOFF":          "5ms",
+		"BROADCASTER_RETRY_MAX_BACKOFF":      "20ms",
+		"BROADCASTER_LOG_FORMAT":             "json",
+		"BROADCASTER_WORKERS_CONCURRENCY":    "4",
+		"BROADCASTER_RATE_LIMIT_PER_ACCOUNT": "0",
+		"BROADCASTER_RATE_LIMIT_JITTER":      "0s",
+	}
+	mustRun(t, old, env, "migrate")
+	first := upgradeCampaign(t, conn, "before the upgrade")
+	mustRun(t, old, env, "run", "--once")
+	runID := scalar(t, conn, `SELECT id FROM campaign_runs WHERE campaign_id = $1`, first)
+
+	tables := []string{"applet_templates", "recipient_lists", "recipient_list_members", "suppressions",
+		"campaigns", "campaign_runs", "deliveries", "delivery_attempts", "sending_accounts", "schema_version"}
+	cols := tableColumns(t, conn, tables)
+	before := snapshot(t, conn, cols)
+	reports := [][]string{{"report", "--format", "json"}, {"report", "--run", fmt.Sprint(runID), "--format", "json"}}
+	var oldReports []string
+	for _, args := range reports {
+		oldReports = append(oldReports, mustRun(t, old, env, args...).stdout)
+	}
+
+	status := mustRun(t, binaryPath, env, "migrate", "--status").stdout
+	if !lineHas(status, "0001_initial.sql", "applied") {
+		t.Errorf("migrate --status before the upgrade:\n%s", status)
+	}
+	mustRun(t, binaryPath, env, "migrate")
+	status = mustRun(t, binaryPath, env, "migrate", "--status").stdout
+	if strings.Contains(status, "pending") {
+		t.Errorf("migrate --status after the upgrade lists pending migrations:\n%s", status)
+	}
+
+	after := snapshot(t, conn, cols)
+	for table, rows := range before {
+		if strings.Join(rows, "\n") != strings.Join(after[table], "\n") {
+			t.Errorf("%s: %d rows before the upgrade, %d after, or their values differ", table, len(rows), len(after[table]))
+		}
+	}
+	for i, args := range reports {
+		sameReport(t, args, oldReports[i], mustRun(t, binaryPath, env, args...).stdout)
+	}
+
+	// The first release still runs against the migrated database…
+	mustRun(t, old, env, "check")
+	second := upgradeCampaign(t, conn, "old binary after the upgrade")
+	mustRun(t, old, env, "run", "--once")
+	// …and so does this one.
+	mustRun(t, binaryPath, env, "check")
+	third := upgradeCampaign(t, conn, "new binary after the upgrade")
+	mustRun(t, binaryPath, env, "run", "--once")
+	for _, id := range []int64{first, second, third} {
+		got := scalar(t, conn, `SELECT count(*) FROM deliveries WHERE campaign_id = $1 AND status = 'sent'`, id)
+		if got != 4 {
+			t.Errorf("campaign %d: %d deliveries sent, want 4", id, got)
+		}
+	}
+}
+
+// upgradeCampaign inserts a due campaign of six recipients the way operators
+// do: four are sent (after one 1001 each), one fails (1002), one is
+// suppressed.
+func upgradeCampaign(t *testing.T, conn *pgx.Conn, name string) int64 {
+	t.Helper()
+	var id int64
+	err := conn.QueryRow(context.Background(), `
+		WITH t AS (INSERT INTO applet_templates (name, img_url, content)
+		           VALUES ($1, 'http://photocdn.sohu.com/20120323/Img338614056.jpg', $2) RETURNING id),
+		     l AS (INSERT INTO recipient_lists (name) VALUES ($1) RETURNING id),
+		     m AS (INSERT INTO recipient_list_members (list_id, wc_id)
+		           SELECT l.id, unnest(ARRAY['wxid_c', '123@chatroom', 'wxid_quiet']) FROM l),
+		     s AS (INSERT INTO suppressions (wc_id, reason) VALUES ('wxid_quiet', 'opted out') ON CONFLICT DO NOTHING)
+		INSERT INTO campaigns (name, template_id, w_id, recipients, list_ids)
+		SELECT $1, t.id, 'wid-upgrade', ARRAY['wxid_a', 'wxid_b', 'wxid_blocked'], ARRAY[l.id] FROM t, l
+		RETURNING id`, name, seedAppMsg).Scan(&id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func mustRun(t *testing.T, bin string, env map[string]string, args ...string) result {
+	t.Helper()
+	r := runBinary(t, bin, env, args...)
+	if r.code != 0 {
+		t.Fatalf("%s %v: %s", filepath.Base(bin), args, r)
+	}
+	return r
+}
+
+func scalar(t *testing.T, conn *pgx.Conn, sql string, args ...any) int64 {
+	t.Helper()
+	var v int64
+	if err := conn.QueryRow(context.Background(), sql, args...).Scan(&v); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return v
+}
+
+// tableColumns lists each table's columns as they are now: the upgrade may
+// add columns, never change what was there, so rows are compared through
+// the columns they had before.
+func tableColumns(t *testing.T, conn *pgx.Conn, tables []string) map[string]string {
+	t.Helper()
+	cols := map[string]string{}
+	for _, table := range tables {
+		var c string
+		err := conn.QueryRow(context.Background(), `SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position)
+			FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`, table).Scan(&c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols[table] = c
+	}
+	return cols
+}
+
+// snapshot reads every row of every table, through cols, as text.
+func snapshot(t *testing.T, conn *pgx.Conn, cols map[string]string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for table, c := range cols {
+		rows, err := conn.Query(context.Background(), fmt.Sprintf(`SELECT ROW(%s)::text FROM %s ORDER BY 1`, c, table))
+		if err != nil {
+			t.Fatalf("snapshot %s: %v", table, err)
+		}
+		vals, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatalf("snapshot %s: %v", table, err)
+		}
+		if len(vals) == 0 {
+			t.Fatalf("%s is empty: the test must fill every table", table)
+		}
+		out[table] = vals
+	}
+	return out
+}
+
+// sameReport compares a report before and after the upgrade: every field the
+// first release printed has the same value.
+func sameReport(t *testing.T, args []string, before, after string) {
+	t.Helper()
+	var b, a []map[string]any
+	if err := json.Unmarshal([]byte(before), &b); err != nil {
+		t.Fatalf("%v before: %v\n%s", args, err, before)
+	}
+	if err := json.Unmarshal([]byte(after), &a); err != nil {
+		t.Fatalf("%v after: %v\n%s", args, err, after)
+	}
+	if len(a) != len(b) || len(b) == 0 {
+		t.Fatalf("%v: %d rows before, %d after", args, len(b), len(a))
+	}
+	for i := range b {
+		for k, v := range b[i] {
+			if fmt.Sprint(a[i][k]) != fmt.Sprint(v) {
+				t.Errorf("%v row %d %s: %v before, %v after", args, i, k, v, a[i][k])
+			}
+		}
+	}
+}
+
+// lineHas reports whether one line of text holds every word.
+func lineHas(text string, words ...string) bool {
+	for _, line := range strings.Split(text, "\n") {
+		ok := true
+		for _, w := range words {
+			ok = ok && strings.Contains(line, w)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,2 @@
+-- Gives back the lock migrate_lock.sql took.
+SELECT pg_advisory_unlock(@key)

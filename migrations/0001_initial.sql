@@ -1,0 +1,229 @@
+-- broadcaster schema (SPEC §3). Applied by `broadcaster migrate`.
+--
+-- Every statement is idempotent, so the file can be applied again after an
+-- upgrade; `migrate` runs it in one transaction under an advisory lock, so two
+-- processes migrating at once both succeed. Table and column names are a
+-- public interface: operators insert campaigns and read reports with SQL.
+
+CREATE TABLE IF NOT EXISTS schema_version (
+    version    integer PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS applet_templates (
+    id         bigserial PRIMARY KEY,
+    name       text NOT NULL UNIQUE,
+    img_url    text NOT NULL,
+    content    text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS recipient_lists (
+    id         bigserial PRIMARY KEY,
+    name       text NOT NULL UNIQUE,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS recipient_list_members (
+    list_id  bigint NOT NULL REFERENCES recipient_lists (id) ON DELETE CASCADE,
+    wc_id    text NOT NULL,
+    added_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (list_id, wc_id)
+);
+
+-- Recipients that are never sent to, whatever campaign or list names them.
+CREATE TABLE IF NOT EXISTS suppressions (
+    wc_id      text PRIMARY KEY,
+    reason     text,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS campaigns (
+    id          bigserial PRIMARY KEY,
+    name        text NOT NULL,
+    template_id bigint REFERENCES applet_templates (id),
+    w_id        text NOT NULL DEFAULT '',
+    recipients  text[] NOT NULL DEFAULT '{}',
+    list_ids    bigint[] NOT NULL DEFAULT '{}',
+    schedule    text NULL,
+    start_at    timestamptz NOT NULL DEFAULT now(),
+    end_at      timestamptz NULL,
+    status      text NOT NULL DEFAULT 'active'
+                CHECK (status IN ('active', 'paused', 'cancelled', 'completed', 'invalid')),
+    error       text NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX IF NOT EXISTS campaigns_active_idx ON campaigns (start_at) WHERE status = 'active';
+-- Claims look up each sending account's active campaigns.
+CREATE INDEX IF NOT EXISTS campaigns_active_w_id_idx ON campaigns (w_id) WHERE status = 'active';
+
+CREATE TABLE IF NOT EXISTS campaign_runs (
+    id            bigserial PRIMARY KEY,
+    campaign_id   bigint NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    scheduled_for timestamptz NOT NULL,
+    status        text NOT NULL DEFAULT 'pending'
+                  CHECK (status IN ('pending', 'running', 'completed', 'cancelled')),
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    started_at    timestamptz NULL,
+    finished_at   timestamptz NULL,
+    -- Why a run was cancelled: the campaign was cancelled, or the firing was
+    -- skipped because the previous run was still sending.
+    note          text NULL,
+    UNIQUE (campaign_id, scheduled_for)
+);
+
+CREATE INDEX IF NOT EXISTS campaign_runs_open_idx ON campaign_runs (campaign_id)
+    WHERE status IN ('pending', 'running');
+
+CREATE TABLE IF NOT EXISTS deliveries (
+    id              bigserial PRIMARY KEY,
+    run_id          bigint NOT NULL REFERENCES campaign_runs (id) ON DELETE CASCADE,
+    -- Denormalised from the run for reports and claims. No foreign key of its
+    -- own: the run's already ties it to the campaign (and cascades), and a
+    -- second per-row check would cost a third of a 100,000-recipient fan-out.
+    campaign_id     bigint NOT NULL,
+    wc_id           text NOT NULL,
+    status          text NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'unknown', 'skipped')),
+    attempts        integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    last_code       text NULL,
+    last_error      text NULL,
+    msg_id          bigint NULL,
+    new_msg_id      bigint NULL,
+    create_time     bigint NULL,
+    msg_type        integer NULL,
+    sent_at         timestamptz NULL,
+    -- The account the last attempt was sent from: campaigns.w_id may change
+    -- mid-run when the bot logs in again, and audits need the real sender.
+    w_id            text NULL,
+    -- While status is 'sending': who holds the delivery and until when. A
+    -- holder that dies lets the lease run out, and another process reaps it.
+    claimed_by      text NULL,
+    lease_until     timestamptz NULL,
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (run_id, wc_id)
+);
+
+-- Claims walk each sending account's campaigns in due order.
+CREATE INDEX IF NOT EXISTS deliveries_pending_idx ON deliveries (campaign_id, next_attempt_at, id)
+    WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_sending_idx ON deliveries (lease_until)
+    WHERE status = 'sending';
+-- Completing a run asks whether any of its deliveries is still open.
+CREATE INDEX IF NOT EXISTS deliveries_open_run_idx ON deliveries (run_id)
+    WHERE status IN ('pending', 'sending');
+
+CREATE TABLE IF NOT EXISTS delivery_attempts (
+    id          bigserial PRIMARY KEY,
+    delivery_id bigint NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+    attempt     integer NOT NULL,
+    w_id        text NULL,
+    started_at  timestamptz NOT NULL,
+    duration_ms integer NOT NULL DEFAULT 0,
+    http_status integer NULL,
+    code        text NULL,
+    outcome     text NULL,
+    error       text NULL,
+    response    text NULL,
+    -- A result written again after a database outage must not be counted twice.
+    UNIQUE (delivery_id, attempt)
+);
+
+-- Per sending account (w_id): pacing and circuit-breaker state. It lives in
+-- the database so that the limits hold for all instances together (SPEC §6).
+-- Rows appear when an account first sends; operators may read them, or clear
+-- paused_until to lift a breaker early.
+CREATE TABLE IF NOT EXISTS sending_accounts (
+    w_id                 text PRIMARY KEY,
+    -- Token bucket: tokens left at refilled_at; refills at rate_limit.per_account
+    -- per second up to rate_limit.burst.
+    tokens               double precision NOT NULL DEFAULT 0,
+    refilled_at          timestamptz NOT NULL DEFAULT now(),
+    -- No send before this: the random 0..rate_limit.jitter pause.
+    not_before           timestamptz NOT NULL DEFAULT '-infinity',
+    -- Circuit breaker: failed attempts in a row and when the last one was.
+    -- With breaker.consecutive_failures or more, the account rests until
+    -- last_failure_at + breaker.cool_down, then one probe is sent.
+    consecutive_failures integer NOT NULL DEFAULT 0,
+    last_failure_at      timestamptz NULL,
+    -- Set while the breaker's probe is in flight, so only one goes; cleared
+    -- by its result, or run out (the probe's lease) if its sender died.
+    probe_until          timestamptz NULL,
+    -- Operators may set this to rest an account by hand; broadcaster only
+    -- reads it.
+    paused_until         timestamptz NULL,
+    updated_at           timestamptz NOT NULL DEFAULT now()
+);
+
+-- broadcaster_wcid_problem says why a wcId cannot be sent to, or NULL when it
+-- can. Run creation uses it to turn bad recipients into skipped deliveries;
+-- operators can use it to clean their lists.
+CREATE OR REPLACE FUNCTION broadcaster_wcid_problem(wc_id text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN wc_id IS NULL OR wc_id = '' THEN 'invalid wcId: empty'
+        WHEN wc_id <> btrim(wc_id, E' \t\r\n') THEN 'invalid wcId: leading or trailing whitespace'
+        WHEN wc_id ~ '[[:cntrl:]]' THEN 'invalid wcId: control character'
+        WHEN wc_id ~ '\s' THEN 'invalid wcId: contains whitespace'
+        WHEN length(wc_id) > 128 THEN 'invalid wcId: longer than 128 characters'
+    END
+$$;
+
+CREATE OR REPLACE FUNCTION broadcaster_touch_updated_at() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+
+DROP TRIGGER IF EXISTS campaigns_touch_updated_at ON campaigns;
+CREATE TRIGGER campaigns_touch_updated_at
+    BEFORE UPDATE ON campaigns
+    FOR EACH ROW EXECUTE FUNCTION broadcaster_touch_updated_at();
+
+-- Running daemons LISTEN on this channel: a campaign inserted with SQL starts
+-- sending at once, and a status change (pause, cancel) takes effect at once.
+CREATE OR REPLACE FUNCTION broadcaster_notify_campaign() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('broadcaster_campaigns',
+        json_build_object('id', NEW.id, 'status', NEW.status, 'op', lower(TG_OP))::text);
+    RETURN NULL;
+END
+$$;
+
+DROP TRIGGER IF EXISTS campaigns_notify ON campaigns;
+CREATE TRIGGER campaigns_notify
+    AFTER INSERT OR UPDATE ON campaigns
+    FOR EACH ROW EXECUTE FUNCTION broadcaster_notify_campaign();
+
+-- One row per run. `pending` counts deliveries pending or sending;
+-- success_rate is sent / (total - skipped), NULL when nothing was sendable.
+CREATE OR REPLACE VIEW campaign_run_summary AS
+SELECT r.id                                                    AS run_id,
+       r.campaign_id,
+       c.name                                                  AS campaign_name,
+       c.w_id,
+       r.scheduled_for,
+       r.status,
+       count(d.id)                                             AS total,
+       count(d.id) FILTER (WHERE d.status = 'sent')            AS sent,
+       count(d.id) FILTER (WHERE d.status = 'failed')          AS failed,
+       count(d.id) FILTER (WHERE d.status = 'unknown')         AS unknown,
+       count(d.id) FILTER (WHERE d.status IN ('pending', 'sending')) AS pending,
+       count(d.id) FILTER (WHERE d.status = 'skipped')         AS skipped,
+       coalesce(sum(d.attempts), 0)::bigint                    AS attempts,
+       round(count(d.id) FILTER (WHERE d.status = 'sent')::numeric
+             / nullif(count(d.id) FILTER (WHERE d.status <> 'skipped'), 0), 4) AS success_rate,
+       r.started_at,
+       r.finished_at
+FROM campaign_runs r
+JOIN campaigns c ON c.id = r.campaign_id
+LEFT JOIN deliveries d ON d.run_id = r.id
+GROUP BY r.id, c.id;
+
+INSERT INTO schema_version (version) VALUES (1) ON CONFLICT DO NOTHING;
