@@ -26,7 +26,8 @@ const (
 )
 
 // DeliveryStatus is the state of one recipient within a run, stored in
-// deliveries.status. Sent, failed, unknown and skipped are final.
+// deliveries.status. Sent, failed and skipped are final; unknown is final
+// unless a late answer arrives. Its state machine is DeliveryTransitions.
 type DeliveryStatus string
 
 // Delivery statuses (SPEC §3).
@@ -38,3 +39,29 @@ const (
 	DeliveryUnknown DeliveryStatus = "unknown"
 	DeliverySkipped DeliveryStatus = "skipped"
 )
+
+// DeliveryTransitions is the delivery state machine, written down once: for
+// each status, the statuses a delivery may move to. A trigger in the
+// database (migration 0002) refuses every other change of status, whoever
+// makes it, and a test holds the two equal.
+//
+//	from     to                               why
+//	(new)    pending, skipped                 fan-out; suppressed or malformed wcIds are skipped
+//	pending  sending                          claimed by a worker (the attempt counter moves)
+//	pending  skipped                          campaign cancelled, or recipient suppressed since
+//	pending  sent, failed, unknown, pending   a late result for an attempt whose lease was
+//	                                          reaped with retry.ambiguous: the API's answer wins
+//	sending  sent, failed, unknown            the attempt's result
+//	sending  pending                          retry (1001 and the like) with backoff; a claim
+//	                                          given back at a stop; reaped with retry.ambiguous
+//	sending  unknown                          reaped: its process died with the request in flight
+//	unknown  sent, failed, pending            a late result, or a journal replay, for that attempt
+//	sent, failed, skipped                     final
+var DeliveryTransitions = map[DeliveryStatus][]DeliveryStatus{
+	DeliveryPending: {DeliverySending, DeliverySkipped, DeliverySent, DeliveryFailed, DeliveryUnknown},
+	DeliverySending: {DeliverySent, DeliveryFailed, DeliveryUnknown, DeliveryPending},
+	DeliveryUnknown: {DeliverySent, DeliveryFailed, DeliveryPending},
+	DeliverySent:    nil,
+	DeliveryFailed:  nil,
+	DeliverySkipped: nil,
+}
