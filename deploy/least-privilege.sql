@@ -1,6 +1,7 @@
 -- A database role for broadcaster that can do its work and nothing else.
 -- Run it as the database owner, in broadcaster's database, after
--- `broadcaster migrate` has created the tables (migrate itself needs the
+-- `broadcaster migrate` has created the tables, and again after each upgrade
+-- (it is idempotent; migrate itself needs the
 -- owner's rights; run it with the owner's URL, and the daemon with this role):
 --   psql "$OWNER_URL" -f deploy/least-privilege.sql
 -- then ALTER ROLE broadcaster_app PASSWORD '…' and give the daemon
@@ -19,5 +20,5 @@ GRANT SELECT ON applet_templates, recipient_lists, recipient_list_members, suppr
 GRANT SELECT, UPDATE ON campaigns TO broadcaster_app;
 -- Its own tables.
 GRANT SELECT, INSERT, UPDATE ON campaign_runs, deliveries, delivery_attempts, sending_accounts TO broadcaster_app;
-GRANT SELECT ON schema_version, campaign_run_summary TO broadcaster_app;
+GRANT SELECT ON schema_version, broadcaster_migrations, campaign_run_summary TO broadcaster_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO broadcaster_app;
