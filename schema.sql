@@ -227,3 +227,10 @@ LEFT JOIN deliveries d ON d.run_id = r.id
 GROUP BY r.id, c.id;
 
 INSERT INTO schema_version (version) VALUES (1) ON CONFLICT DO NOTHING;
+
+-- ---- receipt_overflow (issue 8, item 7) ----
+-- A receipt id that does not fit its bigint column (beyond 2^63-1, in float
+-- notation, not a number) is kept exactly here, by the API's field name, e.g.
+-- {"newMsgId": "18446744073709551615"}; NULL when every id fits.
+ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS receipt_overflow jsonb;
+-- ---- end receipt_overflow ----
