@@ -89,11 +89,12 @@ func (i ImageInfo) Problems() []error {
 const sniffBytes = 512
 
 // ProbeImage fetches a cover image with GET, following redirects as client
-// does (NewImageProbeClient's refuses non-public addresses), and reports its type and size. It reads at most MaxImageBytes+1
-// bytes of the body, and none when Content-Length already says too large.
-// An error (wrapping ErrImageFetch) means there is no image to judge: no
-// answer, a non-2xx status, or a body cut short; the info then holds what
-// was learnt, such as the status.
+// does (NewImageProbeClient's refuses non-public addresses), and reports its
+// type and size. It reads at most MaxImageBytes+1 bytes of the body, and none
+// when Content-Length already says too large. An error (wrapping
+// ErrImageFetch) means there is no image to judge: no answer, a refused
+// address (also wrapping ErrNotPublic), a non-2xx status, or a body cut
+// short; the info then holds what was learnt, such as the status.
 func ProbeImage(ctx context.Context, client *http.Client, url string) (ImageInfo, error) {
 	info := ImageInfo{URL: url}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
