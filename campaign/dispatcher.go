@@ -290,6 +290,10 @@ func (d *Dispatcher) send(ctx context.Context, dl Delivery) Result {
 		Date:       dl.ScheduledFor.In(d.cfg.Location).Format(time.DateOnly),
 	})
 	a := d.sender.Send(ctx, Message{WID: dl.WID, WcID: dl.WcID, ImgURL: img, Content: content})
+	if a.Receipt != nil && len(a.Receipt.Overflow) > 0 {
+		d.log.Warn().Int64("delivery_id", dl.ID).Any("receipt_overflow", a.Receipt.Overflow).
+			Msg("the API sent a receipt id that does not fit bigint; kept as text in deliveries.receipt_overflow")
+	}
 	return d.cfg.Retry.Decide(dl, a)
 }
 

@@ -55,6 +55,12 @@ type Receipt struct {
 	NewMsgID   int64
 	CreateTime int64
 	WcID       string
+	// Overflow keeps, by the API's field name ("msgId", "newMsgId",
+	// "createTime"), the text of an id that does not fit an int64 (beyond
+	// 2^63-1, in float notation, not a number), whose field above is then
+	// zero. An audit must see the id the provider gave, never lose it.
+	// nil when every id fits.
+	Overflow map[string]string
 }
 
 // Attempt is everything known about one sendApplet call, kept whole in

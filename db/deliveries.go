@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -138,6 +139,7 @@ type resultArrays struct {
 	startedAt                       []time.Time
 	sentAt                          []*time.Time
 	msgIDs, newMsgIDs, createTimes  []*int64
+	overflow                        []*string
 }
 
 func newResultArrays(results []campaign.Result) *resultArrays {
@@ -160,14 +162,16 @@ func newResultArrays(results []campaign.Result) *resultArrays {
 		var sentAt *time.Time
 		var msgID, newMsgID, createTime *int64
 		var msgType *int32
+		var overflow *string
 		if r.Status == campaign.DeliverySent {
 			t := at.StartedAt.Add(at.Duration)
 			sentAt = &t
 			// A 1000 without data has a zero receipt: store NULL, not a fake id.
-			if rc := at.Receipt; rc != nil && (rc.MsgID != 0 || rc.NewMsgID != 0) {
+			if rc := at.Receipt; rc != nil && (rc.MsgID != 0 || rc.NewMsgID != 0 || len(rc.Overflow) > 0) {
 				msgID, newMsgID, createTime = nonZero64(rc.MsgID), nonZero64(rc.NewMsgID), nonZero64(rc.CreateTime)
 				mt := int32(rc.MsgType)
 				msgType = &mt
+				overflow = overflowJSON(rc.Overflow)
 			}
 		}
 		a.sentAt = append(a.sentAt, sentAt)
@@ -175,8 +179,25 @@ func newResultArrays(results []campaign.Result) *resultArrays {
 		a.newMsgIDs = append(a.newMsgIDs, newMsgID)
 		a.createTimes = append(a.createTimes, createTime)
 		a.msgType = append(a.msgType, msgType)
+		a.overflow = append(a.overflow, overflow)
 	}
 	return a
+}
+
+// overflowJSON writes the ids that do not fit bigint as a JSON object for
+// deliveries.receipt_overflow, or nil (NULL) when there are none. Values are
+// cleaned like any text from the network, since jsonb refuses \u0000.
+func overflowJSON(ids map[string]string) *string {
+	if len(ids) == 0 {
+		return nil
+	}
+	cleaned := make(map[string]string, len(ids))
+	for k, v := range ids {
+		cleaned[k] = clean(v)
+	}
+	b, _ := json.Marshal(cleaned) // a map of valid strings always encodes
+	s := string(b)
+	return &s
 }
 
 func (a *resultArrays) attemptArgs() []any {
@@ -186,7 +207,7 @@ func (a *resultArrays) attemptArgs() []any {
 
 func (a *resultArrays) deliveryArgs() []any {
 	return []any{a.id, a.attempt, a.status, a.code, a.lastErr, a.msgIDs,
-		a.newMsgIDs, a.createTimes, a.msgType, a.sentAt, a.retryMS, a.wID}
+		a.newMsgIDs, a.createTimes, a.msgType, a.sentAt, a.retryMS, a.wID, a.overflow}
 }
 
 // accountResults is, per sending account in a batch, what the circuit

@@ -285,3 +285,44 @@ func TestTemplate(t *testing.T) {
 		t.Errorf("Template of a missing campaign: %v, want ErrNotFound", err)
 	}
 }
+
+// TestRecordKeepsOverflowingIDs: an id the API sent that does not fit bigint
+// reaches receipt_overflow exactly, next to the ids that fit; the column is
+// NULL when every id fits.
+func TestRecordKeepsOverflowingIDs(t *testing.T) {
+	f := newFixture(t)
+	f.run(f.campaign([]string{"big", "odd", "fits"}))
+	by := map[string]campaign.Delivery{}
+	for _, d := range f.claim(10) {
+		by[d.WcID] = d
+	}
+	sent := func(wcID string, rc campaign.Receipt) campaign.Result {
+		return campaign.Result{Delivery: by[wcID], Status: campaign.DeliverySent, Attempt: campaign.Attempt{
+			Outcome: campaign.OutcomeSent, StartedAt: time.Now(), HTTPStatus: 200, Code: "1000", Receipt: &rc}}
+	}
+	f.record(
+		sent("big", campaign.Receipt{MsgID: 697760545, CreateTime: 1641458149,
+			Overflow: map[string]string{"newMsgId": "18446744073709551615"}}),
+		sent("odd", campaign.Receipt{MsgType: 0,
+			Overflow: map[string]string{"msgId": "7.645748705605226e18", "newMsgId": "n/a\x00", "createTime": `{"a": "<b>"}`}}),
+		sent("fits", campaign.Receipt{MsgID: 1, NewMsgID: 7645748705605226305, CreateTime: 3}),
+	)
+	tests := []struct {
+		wcID, want string
+	}{
+		{"big", `697760545|NULL|1641458149|0|{"newMsgId": "18446744073709551615"}`},
+		{"odd", `NULL|NULL|NULL|0|{"msgId": "7.645748705605226e18", "newMsgId": "n/a` + "\uFFFD" + `", "createTime": "{\"a\": \"<b>\"}"}`},
+		{"fits", `1|7645748705605226305|3|0|NULL`},
+	}
+	for _, tt := range tests {
+		got := f.str(`SELECT concat_ws('|', coalesce(msg_id::text, 'NULL'), coalesce(new_msg_id::text, 'NULL'),
+			coalesce(create_time::text, 'NULL'), msg_type, coalesce(receipt_overflow::text, 'NULL'))
+			FROM deliveries WHERE id = $1`, by[tt.wcID].ID)
+		if got != tt.want {
+			t.Errorf("%s: msg_id|new_msg_id|create_time|msg_type|receipt_overflow = %s, want %s", tt.wcID, got, tt.want)
+		}
+	}
+	if s := f.str(`SELECT receipt_overflow->>'newMsgId' FROM deliveries WHERE id = $1`, by["big"].ID); s != "18446744073709551615" {
+		t.Errorf("receipt_overflow->>'newMsgId' = %s", s)
+	}
+}

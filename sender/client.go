@@ -31,9 +31,6 @@ const (
 // trouble as well as to lasting trouble.
 func DefaultRetryCodes() []string { return []string{"1001"} }
 
-// redacted replaces the API token wherever it would otherwise be reported.
-const redacted = "[redacted]"
-
 // Options configure a Client. Zero values take the defaults above.
 type Options struct {
 	// BaseURL is the provider's API root, e.g. "http://api.example.com" or
@@ -225,18 +222,21 @@ func (c *Client) exchange(ctx context.Context, m campaign.Message) Exchange {
 	}
 }
 
-// redact removes the token from everything the attempt reports, in case a
-// proxy or the provider echoes request headers into an error. The response
-// stays within the size limit.
+// redact removes the token, raw or JSON-escaped, from everything the attempt
+// reports, in case a proxy or the provider echoes request headers into an
+// error. The response stays within the size limit.
 func (c *Client) redact(a *campaign.Attempt) {
 	if c.token == "" {
 		return
 	}
-	scrub := func(s string) string { return strings.ReplaceAll(s, c.token, redacted) }
+	scrub := func(s string) string { return redactToken(s, c.token) }
 	a.Code = scrub(a.Code)
 	a.Error = scrub(a.Error)
 	a.Response = cutText(scrub(a.Response), int(c.maxBody))
 	if a.Receipt != nil {
 		a.Receipt.WcID = scrub(a.Receipt.WcID)
+		for name, text := range a.Receipt.Overflow {
+			a.Receipt.Overflow[name] = scrub(text)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package sender
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -61,12 +62,20 @@ func messageTo(tb testing.TB, wcID string) campaign.Message {
 	return m
 }
 
-// assertNoToken fails if the token appears anywhere in the attempt.
+// assertNoToken fails if the token appears anywhere in the attempt, as
+// written or, in a JSON response, once its strings are decoded.
 func assertNoToken(tb testing.TB, a campaign.Attempt) {
 	tb.Helper()
 	fields := []string{a.Code, a.Error, a.Response}
 	if a.Receipt != nil {
 		fields = append(fields, a.Receipt.WcID)
+		for _, text := range a.Receipt.Overflow {
+			fields = append(fields, text)
+		}
+	}
+	var body any
+	if json.Unmarshal([]byte(a.Response), &body) == nil {
+		fields = append(fields, jsonStrings(body)...)
 	}
 	for _, f := range fields {
 		if strings.Contains(f, testToken) {
@@ -338,6 +347,15 @@ func TestSendTokenNeverReported(t *testing.T) {
 		}},
 		{"echoed in an error page", 502, func(tok string) string { return "<html>Authorization: " + tok + "</html>" }},
 		{"echoed in a 401", 401, func(tok string) string { return `{"code":"401","msg":"` + tok + ` expired"}` }},
+		{"echoed \\u-escaped", 200, func(tok string) string {
+			return `{"code":"1003","msg":"bad token ` + unicodeEscaped(tok, "\\u%04X") + `"}`
+		}},
+		{"echoed with lower-case hex escapes, as a key", 200, func(tok string) string {
+			return `{"code":"1003","headers":{"` + unicodeEscaped(tok, "\\u%04x") + `":true}}`
+		}},
+		{"echoed in an overflowing id", 200, func(tok string) string {
+			return `{"code":"1000","data":{"msgId":1,"newMsgId":"` + unicodeEscaped(tok, "\\u%04x") + `"}}`
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -349,7 +367,7 @@ func TestSendTokenNeverReported(t *testing.T) {
 			t.Cleanup(echo.Close)
 			a := newClient(t, Options{BaseURL: echo.URL}).Send(t.Context(), seedMessage(t))
 			assertNoToken(t, a)
-			if !strings.Contains(a.Response+a.Error+a.Code, redacted) && (a.Receipt == nil || a.Receipt.WcID != redacted) {
+			if !strings.Contains(a.Response+a.Error+a.Code, redacted) && (a.Receipt == nil || a.Receipt.WcID != redacted) && (a.Receipt == nil || a.Receipt.Overflow["newMsgId"] != redacted) {
 				t.Errorf("echo not seen, the test proves nothing: %+v", a)
 			}
 		})
@@ -478,4 +496,13 @@ func TestNewDefaults(t *testing.T) {
 	if len(none.retryCodes) != 0 {
 		t.Errorf("explicitly empty retry codes became %v", none.retryCodes)
 	}
+}
+
+// unicodeEscaped writes every character of s as a JSON \u escape in format.
+func unicodeEscaped(s, format string) string {
+	var b strings.Builder
+	for _, r := range s {
+		fmt.Fprintf(&b, format, r)
+	}
+	return b.String()
 }

@@ -9,6 +9,9 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -86,11 +89,12 @@ func (i ImageInfo) Problems() []error {
 const sniffBytes = 512
 
 // ProbeImage fetches a cover image with GET, following redirects as client
-// does, and reports its type and size. It reads at most MaxImageBytes+1
-// bytes of the body, and none when Content-Length already says too large.
-// An error (wrapping ErrImageFetch) means there is no image to judge: no
-// answer, a non-2xx status, or a body cut short; the info then holds what
-// was learnt, such as the status.
+// does (NewImageProbeClient's refuses non-public addresses), and reports its
+// type and size. It reads at most MaxImageBytes+1 bytes of the body, and none
+// when Content-Length already says too large. An error (wrapping
+// ErrImageFetch) means there is no image to judge: no answer, a refused
+// address (also wrapping ErrNotPublic), a non-2xx status, or a body cut
+// short; the info then holds what was learnt, such as the status.
 func ProbeImage(ctx context.Context, client *http.Client, url string) (ImageInfo, error) {
 	info := ImageInfo{URL: url}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -100,6 +104,11 @@ func ProbeImage(ctx context.Context, client *http.Client, url string) (ImageInfo
 	req.Header.Set("Accept", "image/png, image/jpeg;q=0.9, */*;q=0.1")
 	req.Header.Set("User-Agent", "broadcaster-check")
 	resp, err := client.Do(req)
+	var refused notPublicError
+	if errors.As(err, &refused) {
+		// Just the address: the dial error around it adds nothing.
+		return info, fmt.Errorf("%w: %w", ErrImageFetch, refused)
+	}
 	if err != nil {
 		return info, fmt.Errorf("%w: %w", ErrImageFetch, err)
 	}
@@ -207,6 +216,60 @@ func ProbeAPI(ctx context.Context, client *http.Client, baseURL string) (status 
 	// of no interest.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 	return resp.StatusCode, nil
+}
+
+// NewImageProbeClient returns the HTTP client ProbeImage and ProbeImages
+// fetch cover images with: NewProbeClient's, refusing every address that is
+// not public (ErrNotPublic) unless allowPrivate. The address is checked when
+// connecting, after DNS resolution, on the first request and on every
+// redirect; proxies are not used then, since a proxy would connect on
+// broadcaster's behalf, unchecked.
+func NewImageProbeClient(timeout time.Duration, allowPrivate bool) *http.Client {
+	if allowPrivate {
+		return NewProbeClient(timeout)
+	}
+	return newPublicOnlyClient(timeout, isPublicAddrPort)
+}
+
+// maxRedirects is how many redirects an image probe follows, as net/http
+// does by default.
+const maxRedirects = 10
+
+// newPublicOnlyClient is NewImageProbeClient's refusing client, with the
+// policy as a parameter so that tests can let a loopback server stand in for
+// a public host.
+func newPublicOnlyClient(timeout time.Duration, public func(netip.AddrPort) bool) *http.Client {
+	c := NewProbeClient(timeout)
+	t := c.Transport.(*http.Transport)
+	t.Proxy = nil
+	t.DialContext = (&net.Dialer{
+		Timeout:   min(c.Timeout, maxStageTimeout),
+		KeepAlive: tcpKeepAlive,
+		Control:   refuseNonPublic(public),
+	}).DialContext
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		// An address in the URL is refused at once; a name is judged
+		// when connecting, by the dialer above.
+		if ip, err := netip.ParseAddr(req.URL.Hostname()); err == nil && !public(netip.AddrPortFrom(ip, urlPort(req.URL))) {
+			return notPublicError{ip.Unmap().WithZone("")}
+		}
+		return nil
+	}
+	return c
+}
+
+// urlPort is the port a URL connects to: its own, or its scheme's.
+func urlPort(u *url.URL) uint16 {
+	if p, err := strconv.ParseUint(u.Port(), 10, 16); err == nil {
+		return uint16(p)
+	}
+	if u.Scheme == "https" {
+		return 443
+	}
+	return 80
 }
 
 // NewProbeClient returns an HTTP client for probes: every request bounded by

@@ -34,6 +34,8 @@ type Response struct {
 	// or not an object. A field that is missing or not an integer (or an
 	// integer in a string) is left zero rather than failing the whole
 	// answer: a code 1000 means the message went out whatever the data says.
+	// An id that is present but does not fit an int64 is kept as text in
+	// Receipt.Overflow.
 	Receipt *campaign.Receipt
 }
 
@@ -164,10 +166,48 @@ func parseReceipt(raw json.RawMessage) *campaign.Receipt {
 	if msgType >= math.MinInt32 && msgType <= math.MaxInt32 {
 		r.MsgType = int(msgType)
 	}
-	r.MsgID, _ = parseInt64(fields["msgId"])
-	r.NewMsgID, _ = parseInt64(fields["newMsgId"])
-	r.CreateTime, _ = parseInt64(fields["createTime"])
+	for _, id := range []struct {
+		name string
+		dst  *int64
+	}{{"msgId", &r.MsgID}, {"newMsgId", &r.NewMsgID}, {"createTime", &r.CreateTime}} {
+		v, overflow := parseID(fields[id.name])
+		*id.dst = v
+		if overflow != "" {
+			if r.Overflow == nil {
+				r.Overflow = map[string]string{}
+			}
+			r.Overflow[id.name] = overflow
+		}
+	}
 	return r
+}
+
+// maxOverflowText bounds the text kept for one id that does not fit an
+// int64. A real id has at most 20 digits; anything longer is kept this far,
+// and whole in the raw response of the attempt.
+const maxOverflowText = 1 << 10
+
+// parseID reads a receipt id exactly. An id that fits an int64 is returned as
+// v; one that is present but does not fit (beyond 2^63-1, in float notation,
+// not a number at all) is returned as the text the API sent: a string's
+// contents, or the JSON text of anything else, made storable and bounded. A
+// missing, null or blank id is neither.
+func parseID(raw json.RawMessage) (v int64, overflow string) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, ""
+	}
+	if i, ok := parseInt64(raw); ok {
+		return i, ""
+	}
+	text := string(raw)
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err == nil {
+			text = s
+		}
+	}
+	return 0, strings.TrimSpace(storableText([]byte(strings.TrimSpace(text)), maxOverflowText))
 }
 
 // parseInt64 reads an integer given as a JSON number or as a string holding

@@ -3,6 +3,7 @@ package sender
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -61,10 +62,6 @@ func TestParseResponseFixtures(t *testing.T) {
 			`1641458149`, `"1641458149"`), "1000", "发送小程序成功", seedReceipt()},
 		{"data missing", []byte(`{"code":"1000","message":"ok"}`), "1000", "ok", nil},
 		{"data not an object", replace(t, failure, `null`, `"none"`), "1001", "失败", nil},
-		{"newMsgId beyond int64 is dropped, not rounded", replace(t, success, `7645748705605226305`, `18446744073709551616`), "1000", "发送小程序成功",
-			&campaign.Receipt{MsgID: 697760545, CreateTime: 1641458149, WcID: "jack_623555049"}},
-		{"newMsgId as float is dropped, not rounded", replace(t, success, `7645748705605226305`, `7.645748705605226e18`), "1000", "发送小程序成功",
-			&campaign.Receipt{MsgID: 697760545, CreateTime: 1641458149, WcID: "jack_623555049"}},
 		{"byte order mark", append([]byte("\ufeff"), success...), "1000", "发送小程序成功", seedReceipt()},
 		{"message not a string", []byte(`{"code":1001,"message":42}`), "1001", "42", nil},
 	}
@@ -89,9 +86,72 @@ func assertReceipt(tb testing.TB, got, want *campaign.Receipt) {
 	case got == nil && want == nil:
 	case got == nil || want == nil:
 		tb.Errorf("receipt = %+v, want %+v", got, want)
-	case *got != *want:
+	case !reflect.DeepEqual(*got, *want):
 		tb.Errorf("receipt = %+v, want %+v", *got, *want)
 	}
+}
+
+// TestParseResponseKeepsIDsExactly: an id that does not fit an int64 is never
+// rounded or dropped; its text is kept in Overflow, and the other ids are
+// unaffected.
+func TestParseResponseKeepsIDsExactly(t *testing.T) {
+	success := readFixture(t, "seed-success-response.json")
+	const newMsgID = `7645748705605226305`
+	huge := strings.Repeat("9", 400)
+	garbage := strings.Repeat("x", 2000)
+	// overflowed is the seed receipt with newMsgId kept as text.
+	overflowed := func(text string) *campaign.Receipt {
+		r := seedReceipt()
+		r.NewMsgID = 0
+		r.Overflow = map[string]string{"newMsgId": text}
+		return r
+	}
+	withNewMsgID := func(v int64) *campaign.Receipt {
+		r := seedReceipt()
+		r.NewMsgID = v
+		return r
+	}
+	tests := []struct {
+		name string
+		json string // replaces newMsgId's number in the fixture
+		want *campaign.Receipt
+	}{
+		{"2^63-1 fits", `9223372036854775807`, withNewMsgID(1<<63 - 1)},
+		{"2^63", `9223372036854775808`, overflowed("9223372036854775808")},
+		{"2^64-1", `18446744073709551615`, overflowed("18446744073709551615")},
+		{"2^64-1 in a string", `"18446744073709551615"`, overflowed("18446744073709551615")},
+		{"float notation", `7.645748705605226e18`, overflowed("7.645748705605226e18")},
+		{"float notation in a string", `"7.645748705605226E+18"`, overflowed("7.645748705605226E+18")},
+		{"integral float", `7645748705605226305.0`, overflowed("7645748705605226305.0")},
+		{"negative fits", `-42`, withNewMsgID(-42)},
+		{"negative beyond int64", `-9223372036854775809`, overflowed("-9223372036854775809")},
+		{"huge", huge, overflowed(huge)},
+		{"garbage string", `"` + garbage + `"`, overflowed(garbage[:maxOverflowText])},
+		{"not a number", `"n/a"`, overflowed("n/a")},
+		{"boolean", `true`, overflowed("true")},
+		{"object", `{"hi": 1}`, overflowed(`{"hi": 1}`)},
+		{"null", `null`, withNewMsgID(0)},
+		{"blank string", `"  "`, withNewMsgID(0)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ParseResponse(replace(t, success, newMsgID, tt.json))
+			if err != nil {
+				t.Fatalf("ParseResponse: %v", err)
+			}
+			assertReceipt(t, r.Receipt, tt.want)
+		})
+	}
+
+	// Every id overflows alone, under its own name.
+	body := replace(t, replace(t, replace(t, success,
+		newMsgID, `1e19`), `697760545`, `-1e400`), `1641458149`, `"1641458149.5"`)
+	r, err := ParseResponse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertReceipt(t, r.Receipt, &campaign.Receipt{WcID: "jack_623555049",
+		Overflow: map[string]string{"newMsgId": "1e19", "msgId": "-1e400", "createTime": "1641458149.5"}})
 }
 
 func TestParseResponseRefuses(t *testing.T) {

@@ -263,7 +263,19 @@ func TestCheckNetwork(t *testing.T) {
 		t.Fatalf("check without --network: %d image requests, %d API requests: %s", hits.Load(), api.Stats().Requests, r)
 	}
 
+	// The covers are on loopback: refused by default, without a request.
 	r = broadcaster(t, d.env, "check", "--network")
+	refused := findings(r.stdout, "problem")
+	if r.code != 1 || len(refused) != 8 || hits.Load() != 0 {
+		t.Fatalf("check --network, covers on loopback: %d image requests, want none: %s", hits.Load(), r)
+	}
+	for _, p := range refused {
+		if !strings.Contains(p, ": cover image cannot be fetched: 127.0.0.1 is not a public address, and private addresses are not allowed; fix: ") {
+			t.Errorf("problem %q, want the loopback cover refused", p)
+		}
+	}
+
+	r = broadcaster(t, d.env, "check", "--network", "--allow-private")
 	fix := func(id int, name string) string {
 		return `; fix: serve a png or jpeg of at most 50 KB there, or point applet_templates.img_url of template ` +
 			strconv.Itoa(id) + ` "` + name + `" at one`
@@ -286,8 +298,8 @@ func TestCheckNetwork(t *testing.T) {
 	}
 	// The API was asked, and nothing was sent.
 	st := api.Stats()
-	if st.Requests != 1 || st.Sent != 0 || st.Rejected != 1 {
-		t.Errorf("API saw %+v; want one request, rejected (not a sendApplet POST)", st)
+	if st.Requests != 2 || st.Sent != 0 || st.Rejected != 2 {
+		t.Errorf("API saw %+v; want two requests (one per check), rejected (not sendApplet POSTs)", st)
 	}
 
 	// An API base URL that does not answer is a problem of its own.

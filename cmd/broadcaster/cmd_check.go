@@ -32,16 +32,19 @@ func (n problemsFound) Error() string {
 // variables, the database and its schema version, the api settings, and
 // every active, paused or invalid campaign — its template, placeholders,
 // schedule and w_id (campaign.Validate) and its recipients
-// (db.CheckAudiences). With --network it also fetches the cover images and
-// checks that the API base URL answers; it never sends a message.
+// (db.CheckAudiences). With --network it also fetches the cover images (at
+// public addresses only, unless --allow-private) and checks that the API
+// base URL answers; it never sends a message.
 //
 // It prints one line per finding — "problem: SUBJECT: WHAT; fix: HOW",
 // "note: …" or "warning: …" — and a final "ok: …" line when there is no
 // problem; problems make it exit 1.
 func runCheck(ctx context.Context, a *app, args []string) error {
-	fs := a.flags("check", "[--network]")
+	fs := a.flags("check", "[--network [--allow-private]]")
 	network := fs.Bool("network", false,
 		"also fetch every campaign's cover image (png or jpeg, at most 50 KB) and check that api.base_url answers; never sends")
+	allowPrivate := fs.Bool("allow-private", false,
+		"with --network, also fetch cover images at loopback, private, link-local and other non-public addresses, and through HTTP(S)_PROXY")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
@@ -54,7 +57,7 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 		r.problem("config", err.Error(), "")
 	}
 	done := []string{"configuration"}
-	if n, ok := a.checkDatabase(ctx, r, *network); ok {
+	if n, ok := a.checkDatabase(ctx, r, *network, *allowPrivate); ok {
 		done = append(done, fmt.Sprintf("database (schema version %d)", db.WantSchemaVersion()),
 			fmt.Sprintf("%d %s", n, plural(n, "campaign", "campaigns")))
 	}
@@ -71,7 +74,7 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 // checkDatabase checks that the database answers and holds the schema this
 // binary carries, then checks the campaigns. It returns how many campaigns
 // were checked, and whether the database could be checked at all.
-func (a *app) checkDatabase(ctx context.Context, r *checkReport, network bool) (int, bool) {
+func (a *app) checkDatabase(ctx context.Context, r *checkReport, network, allowPrivate bool) (int, bool) {
 	if err := a.cfg.RequireDatabase(); err != nil {
 		r.problem("config", err.Error(), "")
 		return 0, false
@@ -87,7 +90,7 @@ func (a *app) checkDatabase(ctx context.Context, r *checkReport, network bool) (
 		return 0, false
 	}
 	store := db.NewStore(pool, owner())
-	n, err := a.checkCampaigns(ctx, r, store, network)
+	n, err := a.checkCampaigns(ctx, r, store, network, allowPrivate)
 	if err != nil {
 		r.problem("database", err.Error(), "check that the database role may read the broadcaster tables")
 		return 0, false
@@ -105,7 +108,7 @@ type checkedCampaign struct {
 
 // checkCampaigns validates every campaign check looks at, reads the
 // findings about their audiences and, with network, probes their covers.
-func (a *app) checkCampaigns(ctx context.Context, r *checkReport, store *db.Store, network bool) (int, error) {
+func (a *app) checkCampaigns(ctx context.Context, r *checkReport, store *db.Store, network, allowPrivate bool) (int, error) {
 	rows, err := store.CheckCampaigns(ctx)
 	if err != nil {
 		return 0, err
@@ -134,7 +137,7 @@ func (a *app) checkCampaigns(ctx context.Context, r *checkReport, store *db.Stor
 	}
 	var images map[string]sender.ImageResult
 	if network && len(covers) > 0 {
-		images = sender.ProbeImages(ctx, sender.NewProbeClient(a.cfg.API.Timeout), covers, probeConcurrency)
+		images = sender.ProbeImages(ctx, sender.NewImageProbeClient(a.cfg.API.Timeout, allowPrivate), covers, probeConcurrency)
 	}
 	for _, c := range checked {
 		subject := fmt.Sprintf("campaign %d %q", c.ID, c.Name)

@@ -3,7 +3,8 @@
 -- 'unknown' or 'pending' set by a reaper while this process could not reach the
 -- database, because what the API answered is better than a guess. But a late
 -- "retry later" cannot reopen a delivery whose run has ended meanwhile (it was
--- reaped and the run completed or cancelled): it fails instead.
+-- reaped and the run completed or cancelled): it fails instead. An id too big
+-- for its bigint column arrives as JSON text in receipt_overflow (else NULL).
 UPDATE deliveries d
 SET status = CASE WHEN r.status = 'pending' AND run.status NOT IN ('pending', 'running')
                   THEN 'failed' ELSE r.status END,
@@ -13,6 +14,7 @@ SET status = CASE WHEN r.status = 'pending' AND run.status NOT IN ('pending', 'r
     msg_id = r.msg_id,
     new_msg_id = r.new_msg_id,
     create_time = r.create_time,
+    receipt_overflow = r.receipt_overflow::jsonb,
     msg_type = r.msg_type,
     sent_at = r.sent_at,
     w_id = r.w_id,
@@ -23,9 +25,10 @@ SET status = CASE WHEN r.status = 'pending' AND run.status NOT IN ('pending', 'r
     lease_until = NULL,
     updated_at = now()
 FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::bigint[],
-            $7::bigint[], $8::bigint[], $9::int[], $10::timestamptz[], $11::bigint[], $12::text[])
+            $7::bigint[], $8::bigint[], $9::int[], $10::timestamptz[], $11::bigint[], $12::text[],
+            $13::text[])
     AS r (id, attempt, status, code, error, msg_id, new_msg_id, create_time, msg_type,
-          sent_at, retry_ms, w_id),
+          sent_at, retry_ms, w_id, receipt_overflow),
     campaign_runs run
 WHERE d.id = r.id
   AND run.id = d.run_id
