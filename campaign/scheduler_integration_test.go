@@ -185,7 +185,9 @@ func TestSchedulersRaceOnOneFiring(t *testing.T) {
 		if n := race(); n != want {
 			t.Fatalf("round %d: %d runs created, want %d", round, n, want)
 		}
-		h.exec(`UPDATE deliveries SET status = 'sent' WHERE status = 'pending'`)
+		if round < rounds-1 { // the last run stays pending, for the skip below
+			h.exec(`UPDATE deliveries SET status = 'sent' WHERE status = 'pending'`)
+		}
 	}
 	if n := h.int64(`SELECT count(DISTINCT scheduled_for) FROM campaign_runs WHERE campaign_id = $1 AND status = 'pending'`, id); n != rounds {
 		t.Errorf("%d runs, want %d", n, rounds)
@@ -198,7 +200,6 @@ func TestSchedulersRaceOnOneFiring(t *testing.T) {
 	}
 
 	// With the last run left pending, both skip the next firing: one row.
-	h.exec(`UPDATE deliveries SET status = 'pending' WHERE campaign_id = $1 AND run_id = (SELECT max(id) FROM campaign_runs WHERE campaign_id = $1)`, id)
 	skipped := base.Add(rounds * time.Minute)
 	clock.Set(skipped.Add(time.Second))
 	if n := race(); n != 0 {
