@@ -168,7 +168,7 @@ func TestDemoDropsItsDatabaseWhenInterrupted(t *testing.T) {
 		out.WriteString(sc.Text() + "\n")
 	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
+		t.Fatalf("Ctrl-C: %v; the demo said:\n%s", err, out.String())
 	}
 	for sc.Scan() {
 		out.WriteString(sc.Text() + "\n")
