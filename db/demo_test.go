@@ -84,7 +84,7 @@ func TestCreateDemoDatabaseDeniedWithoutCREATEDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	t.Cleanup(func() { _ = conn.Close(ctx) }) // after the role's drop below
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatal(err)
