@@ -85,7 +85,7 @@ func (d demo) run(ctx context.Context, people int, failRate float64) error {
 	}
 	d.step("migrated: schema.sql applied")
 	store := db.NewStore(pool, owner())
-	id, err := d.seed(ctx, store, people)
+	id, audience, err := d.seed(ctx, store, people)
 	if err != nil {
 		return err
 	}
@@ -106,14 +106,16 @@ func (d demo) run(ctx context.Context, people int, failRate float64) error {
 		d.step("interrupted: cleaning up")
 		return nil
 	}
-	return d.report(ctx, store, id, run.ID, api)
+	return d.report(ctx, store, id, run.ID, api, audience)
 }
 
-// database returns the database to use: DATABASE_URL's, or a throwaway one.
+// database returns the database to use and how to remove it: a database of
+// the demo's own on DATABASE_URL's server, or a throwaway server. The demo
+// never writes to the database DATABASE_URL names (SPEC §7): it would create
+// due runs for every campaign there and send to real recipients.
 func (d demo) database(ctx context.Context) (string, func(), error) {
 	if url := d.cfg.Database.URL; url != "" {
-		d.step("using the database at %s (from DATABASE_URL or the configuration); demo rows stay there", config.RedactURL(url))
-		return url, func() {}, nil
+		return d.ownDatabase(ctx, url)
 	}
 	d.step("starting a throwaway PostgreSQL from the installed binaries (removed at exit)…")
 	srv, err := pgtemp.Start(ctx, pgtemp.Options{Database: "broadcaster_demo"})
@@ -131,9 +133,38 @@ func (d demo) database(ctx context.Context) (string, func(), error) {
 	return srv.URL(), stop, nil
 }
 
+// ownDatabase creates the demo's database on the server at url, and returns
+// its URL and a function that drops it. A role that may not create one is a
+// configuration error (exit 2): the demo refuses rather than fall back to
+// url's database.
+func (d demo) ownDatabase(ctx context.Context, url string) (string, func(), error) {
+	own, err := db.CreateDemoDatabase(ctx, url)
+	if errors.Is(err, db.ErrCreateDatabaseDenied) {
+		return "", nil, &config.Error{Key: "database.url", Err: err, Msg: "demo never writes to the database " +
+			"DATABASE_URL names, and cannot create a database of its own on that server: " + err.Error() +
+			"; grant it CREATEDB, or unset DATABASE_URL to use a throwaway PostgreSQL"}
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("create the demo's database on the server at %s: %w", config.RedactURL(url), err)
+	}
+	d.step("created database %s on the server at %s for the demo (dropped at exit; DATABASE_URL's own database is not written to)",
+		own.Name, config.RedactURL(url))
+	drop := func() {
+		// The demo's context may be cancelled already (Ctrl-C): the drop
+		// gets a context of its own.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := own.Drop(ctx); err != nil {
+			d.log.Warn().Err(err).Str("database", own.Name).Msg("could not drop the demo's database: drop it by hand")
+		}
+	}
+	return own.URL, drop, nil
+}
+
 // seed inserts what an operator would: the seed applet as pasted from a
-// callback, a list of people and groups, two suppressions, a campaign.
-func (d demo) seed(ctx context.Context, store *db.Store, people int) (int64, error) {
+// callback, a list of people and groups, two suppressions, a campaign. It
+// returns the campaign's id and every wcId it names.
+func (d demo) seed(ctx context.Context, store *db.Store, people int) (int64, []string, error) {
 	suffix := time.Now().Format("20060102-150405.000")
 	var members []string
 	for i := range people {
@@ -142,7 +173,7 @@ func (d demo) seed(ctx context.Context, store *db.Store, people int) (int64, err
 	for i := range max(people/6, 1) {
 		members = append(members, fmt.Sprintf("%d@chatroom", 20000000000+i))
 	}
-	id, err := store.SeedDemo(ctx, db.DemoSeed{
+	seed := db.DemoSeed{
 		TemplateName: "demo applet " + suffix,
 		ImgURL:       seedImgURL,
 		Content:      "<msg>\n" + seedAppMsg + "\n</msg>", // as pasted from a message callback
@@ -152,12 +183,13 @@ func (d demo) seed(ctx context.Context, store *db.Store, people int) (int64, err
 		Inline:       []string{"wxid_demo0000", "jack_623555049", " padded-wcid"},
 		WID:          "0000016f-78bd-21c8-0001-29c4d004ae46",
 		CampaignName: "demo " + suffix,
-	})
+	}
+	id, err := store.SeedDemo(ctx, seed)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	d.step("campaign %d inserted: the seed applet to a list of %d people and %d groups", id, people, len(members)-people)
-	return id, nil
+	return id, append(seed.Members, seed.Inline...), nil
 }
 
 // send drains the run with a live progress display.
@@ -185,7 +217,7 @@ func (d demo) send(ctx context.Context, store *db.Store, apiURL string, runID in
 
 // report prints the run's summary and a sample of its deliveries, and the SQL
 // behind them so operators can run it themselves.
-func (d demo) report(ctx context.Context, store *db.Store, campaignID, runID int64, api *sendertest.Server) error {
+func (d demo) report(ctx context.Context, store *db.Store, campaignID, runID int64, api *sendertest.Server, audience []string) error {
 	runs, err := store.ReportRuns(ctx, &campaignID, nil)
 	if err != nil {
 		return err
@@ -207,11 +239,42 @@ func (d demo) report(ctx context.Context, store *db.Store, campaignID, runID int
 		return err
 	}
 	fmt.Fprintf(d.out, "\nThe SQL behind the report ($1 = %d, $2 = NULL):\n%s\n", campaignID, indent(db.ReportRunsSQL()))
+	reached, err := ownRecipients(api.Requests(), audience)
+	if err != nil {
+		return err
+	}
 	st := api.Stats()
-	fmt.Fprintf(d.out, "The simulated API saw %d requests: %d sent, %d answered 1001; at most %d in flight.\n",
-		st.Requests, st.Sent, st.Failed, st.MaxInFlight)
+	fmt.Fprintf(d.out, "The simulated API saw %d requests, for %d recipients, all the demo's own: %d sent, %d answered 1001; at most %d in flight.\n",
+		st.Requests, reached, st.Sent, st.Failed, st.MaxInFlight)
 	d.step("done in %s", time.Since(d.started).Round(100*time.Millisecond))
 	return nil
+}
+
+// errForeignRecipient says the simulated API was asked to message someone
+// the demo did not insert: the demo must only ever reach its own audience.
+var errForeignRecipient = errors.New("the simulated API was asked to message recipients the demo did not create")
+
+// ownRecipients checks that every request the simulated API saw was for one
+// of the demo's own recipients, and returns how many of them it reached:
+// the proof, for an operator trying the demo next to real data, that no
+// real recipient was messaged.
+func ownRecipients(requests []sendertest.Request, audience []string) (int, error) {
+	ours := make(map[string]bool, len(audience))
+	for _, wcID := range audience {
+		ours[wcID] = true
+	}
+	reached, foreign := map[string]bool{}, map[string]bool{}
+	for _, r := range requests {
+		if ours[r.WcID] {
+			reached[r.WcID] = true
+		} else {
+			foreign[r.WcID] = true
+		}
+	}
+	if len(foreign) > 0 {
+		return 0, fmt.Errorf("%w: %d of them", errForeignRecipient, len(foreign))
+	}
+	return len(reached), nil
 }
 
 func indent(s string) string {

@@ -26,6 +26,7 @@ type services struct {
 	scheduler *campaign.Scheduler
 	dispatch  *campaign.Dispatcher
 	progress  *campaign.Progress
+	probes    probes
 }
 
 func runRun(ctx context.Context, a *app, args []string) error {
@@ -45,7 +46,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	}
 	defer closeDB()
 
-	s := &services{store: store, registry: metrics.NewRegistry()}
+	s := &services{store: store, registry: metrics.NewRegistry(), probes: a.newProbes()}
 	m, err := metrics.New(s.registry, campaign.SystemClock{})
 	if err != nil {
 		return err
@@ -54,8 +55,8 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	s.progress = campaign.NewProgress(store, campaign.SystemClock{}, a.log, campaign.DefaultProgressEvery)
-	s.dispatch = campaign.NewDispatcher(s.progress.DeliveryStore(m.DeliveryStore(store)), m.Sender(snd), a.dispatchConfig(), a.log)
-	s.scheduler = campaign.NewScheduler(m.RunStore(store), campaign.SystemClock{}, a.log,
+	s.dispatch = campaign.NewDispatcher(s.probes.dispatcher.DeliveryStore(s.progress.DeliveryStore(m.DeliveryStore(store))), m.Sender(snd), a.dispatchConfig(), a.log)
+	s.scheduler = campaign.NewScheduler(s.probes.scheduler.RunStore(m.RunStore(store)), campaign.SystemClock{}, a.log,
 		campaign.WithTimezone(a.cfg.Scheduler.Location),
 		campaign.WithMisfireGrace(a.cfg.Scheduler.MisfireGrace),
 		campaign.WithPollInterval(a.cfg.Scheduler.PollInterval),
@@ -136,8 +137,7 @@ func (a *app) httpServer(ctx context.Context, s *services) (*metrics.Server, err
 	if a.cfg.HTTP.Listen == "" {
 		return nil, nil
 	}
-	health := metrics.NewHealth(s.store.Pool().Ping, s.scheduler.LastTick, 3*a.cfg.Scheduler.PollInterval+10*time.Second, nil)
-	srv := &metrics.Server{Addr: a.cfg.HTTP.Listen, Registry: s.registry, Health: health.Check, Log: a.log}
+	srv := &metrics.Server{Addr: a.cfg.HTTP.Listen, Registry: s.registry, Live: s.probes.live(), Ready: a.ready(s), Log: a.log}
 	addr, err := srv.Listen(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("http.listen: %w", err)

@@ -3,93 +3,99 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/broadcaster/broadcaster/internal/metrics"
 )
 
-func TestHealthCheck(t *testing.T) {
+func TestSchedulerCheck(t *testing.T) {
 	t.Parallel()
 	const maxAge = 15 * time.Second
-	errDown := errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
 	tests := []struct {
 		name     string
-		ping     error
-		sinceNew time.Duration // how long after NewHealth the check runs
+		sinceNew time.Duration // how long after SchedulerCheck the check runs
 		tickAgo  time.Duration // how long before the check the last tick was; <0: never
-		want     error
-		reason   string
+		reason   string        // "" when it passes
 	}{
 		{name: "fresh tick", tickAgo: time.Second},
 		{name: "tick just within limit", sinceNew: time.Hour, tickAgo: maxAge},
 		{name: "no tick yet, starting up", sinceNew: 10 * time.Second, tickAgo: -1},
 		{name: "no tick since start", sinceNew: 16 * time.Second, tickAgo: -1,
-			want: metrics.ErrSchedulerStale, reason: "scheduler stalled: no successful tick in 16s since start (limit 15s)"},
+			reason: "scheduler stalled: no successful tick in 16s since start (limit 15s)"},
 		{name: "stale tick", sinceNew: time.Hour, tickAgo: 45 * time.Second,
-			want: metrics.ErrSchedulerStale, reason: "scheduler stalled: last successful tick 45s ago (limit 15s)"},
-		{name: "database down", ping: errDown, tickAgo: time.Second,
-			want: metrics.ErrDatabaseUnreachable, reason: "database unreachable: dial tcp"},
-		{name: "database down wins over a stale tick", ping: errDown, sinceNew: time.Hour, tickAgo: time.Hour,
-			want: metrics.ErrDatabaseUnreachable},
+			reason: "scheduler stalled: last successful tick 45s ago (limit 15s)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			clock := newFakeClock()
-			var hb metrics.Heartbeat
-			pinged := false
-			h := metrics.NewHealth(func(ctx context.Context) error {
-				pinged = true
-				return tt.ping
-			}, hb.Last, maxAge, clock)
+			var last time.Time
+			c := metrics.SchedulerCheck(func() time.Time { return last }, maxAge, clock)
 			clock.Add(tt.sinceNew)
 			if tt.tickAgo >= 0 {
-				hb.Beat(clock.Now().Add(-tt.tickAgo))
+				last = clock.Now().Add(-tt.tickAgo)
 			}
-			err := h.Check(context.Background())
-			if !pinged {
-				t.Error("the database was not pinged")
+			err := c.Err(context.Background())
+			if c.Name != "scheduler" {
+				t.Errorf("Name = %q, want scheduler", c.Name)
 			}
-			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
-				t.Fatalf("Check = %v, want %v", err, tt.want)
+			if tt.reason == "" {
+				if err != nil {
+					t.Errorf("Err = %v, want nil", err)
+				}
+				return
 			}
-			if err != nil && !strings.HasPrefix(err.Error(), tt.reason) {
-				t.Errorf("Check = %q, want it to start with %q", err, tt.reason)
-			}
-			if tt.ping != nil && !errors.Is(err, tt.ping) {
-				t.Errorf("Check = %v does not wrap the ping's error", err)
+			if !errors.Is(err, metrics.ErrSchedulerStale) || err.Error() != tt.reason {
+				t.Errorf("Err = %v, want %q wrapping ErrSchedulerStale", err, tt.reason)
 			}
 		})
 	}
 }
 
-func TestHealthChecksLeftOut(t *testing.T) {
+// A failed ping says "database unreachable", and keeps the driver's error,
+// which names the user, database, host and port, as the cause for the log.
+func TestDatabaseCheckKeepsConnectionDetailsOutOfItsMessage(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
-	h := metrics.NewHealth(nil, nil, time.Second, clock)
-	clock.Add(time.Hour)
-	if err := h.Check(context.Background()); err != nil {
-		t.Errorf("Check with no ping and no tick source = %v, want nil", err)
+	cause := refusedConnectError(t)
+	c := metrics.DatabaseCheck(func(context.Context) error { return cause })
+	err := c.Err(context.Background())
+	if c.Name != "database" || err == nil || err.Error() != "database unreachable" {
+		t.Fatalf("check %q = %v, want database: database unreachable", c.Name, err)
 	}
-	var hb metrics.Heartbeat
-	h = metrics.NewHealth(nil, hb.Last, 0, clock)
-	clock.Add(time.Hour)
-	if err := h.Check(context.Background()); err != nil {
-		t.Errorf("Check with maxAge 0 = %v, want nil", err)
+	if !errors.Is(err, metrics.ErrDatabaseUnreachable) || !errors.Is(err, cause) {
+		t.Errorf("Err = %v wraps neither ErrDatabaseUnreachable nor the ping's error", err)
+	}
+	if err := metrics.DatabaseCheck(func(context.Context) error { return nil }).Err(context.Background()); err != nil {
+		t.Errorf("Err with a ping that succeeds = %v", err)
 	}
 }
 
-func TestHeartbeat(t *testing.T) {
-	t.Parallel()
-	var hb metrics.Heartbeat
-	if got := hb.Last(); !got.IsZero() {
-		t.Errorf("Last before any Beat = %v, want zero", got)
+// refusedConnectError is pgx's real error for a database that refuses
+// connections: it names the user, the database, the host and the port.
+func refusedConnectError(t *testing.T) error {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	at := time.Date(2025, 3, 1, 10, 0, 0, 123, time.UTC)
-	hb.Beat(at)
-	if got := hb.Last(); !got.Equal(at) {
-		t.Errorf("Last = %v, want %v", got, at)
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close() // nobody listens there now: connections are refused
+	_, err = pgx.Connect(context.Background(),
+		fmt.Sprintf("postgres://secret_user@127.0.0.1:%d/secret_db?sslmode=disable&connect_timeout=5", port))
+	if err == nil {
+		t.Fatal("connected to a closed port")
 	}
+	for _, detail := range []string{"secret_user", "secret_db", "127.0.0.1", strconv.Itoa(port)} {
+		if !strings.Contains(err.Error(), detail) {
+			t.Fatalf("pgx's error %q lacks %q: the test needs a new leaking error", err, detail)
+		}
+	}
+	return err
 }

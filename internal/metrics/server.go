@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+	"github.com/sourcegraph/conc"
 )
 
 // ErrNoAddress is returned by Run when Server.Addr is empty: http.listen
@@ -28,24 +29,37 @@ const (
 	DefaultShutdownTimeout = 5 * time.Second
 )
 
-// Server serves Prometheus /metrics and /healthz on http.listen, for
-// scrapers and for the liveness probes of Kubernetes, systemd or a load
-// balancer. Fill in the exported fields, then call Run (after Listen, to
-// learn the address or fail early). Do not copy a Server once it listens.
+// Server serves Prometheus /metrics and the probes on http.listen, for
+// scrapers, Kubernetes, systemd or a load balancer (SPEC §8):
+//
+//   - /livez fails only when the process is wedged, so that a restart is
+//     the cure: never for an unreachable database, since a restart would
+//     not bring it back and would lose what is held in memory;
+//   - /readyz fails while the process cannot do its job (the database, the
+//     scheduler, a global pause of the API): take it out of rotation, let
+//     it recover;
+//   - /healthz is /readyz under its older name.
+//
+// Each answers 200 "ok", or 503 with one "name: reason" line per failed
+// check. Fill in the exported fields, then call Run (after Listen, to learn
+// the address or fail early). Do not copy a Server once it listens.
 type Server struct {
 	// Addr is the listen address, e.g. "127.0.0.1:9090" (":0" picks a port).
 	Addr string
 	// Registry is what /metrics serves, normally the registry given to New.
 	Registry prometheus.Gatherer
-	// Health reports why the process is unhealthy, or nil; /healthz answers
-	// 503 with its error, or 200 "ok". Nil means always healthy.
-	Health func(context.Context) error
+	// Live are /livez's checks; none means always live.
+	Live []Check
+	// Ready are the checks of /readyz and /healthz; none means always
+	// ready.
+	Ready []Check
 	// Log receives the address served and errors of scrapes and
 	// connections. The zero value discards them.
 	Log zerolog.Logger
 
-	// Timeouts: reading a request, writing its answer, one health check,
-	// and letting requests in flight finish at shutdown. 0 means default.
+	// Timeouts: reading a request, writing its answer, one probe (its
+	// checks run at once, each with the whole of it), and letting requests
+	// in flight finish at shutdown. 0 means default.
 	ReadTimeout, WriteTimeout, HealthTimeout, ShutdownTimeout time.Duration
 
 	ln       net.Listener // bound by Listen, served by Run
@@ -94,7 +108,7 @@ func (s *Server) Run(ctx context.Context) error {
 		IdleTimeout:       time.Minute,
 		ErrorLog:          stdlog.New(errorLog{s.Log}, "", 0),
 	}
-	s.Log.Info().Str("addr", ln.Addr().String()).Msg("serving /metrics and /healthz")
+	s.Log.Info().Str("addr", ln.Addr().String()).Msg("serving /metrics, /livez, /readyz and /healthz")
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }() // Run waits for it below, on every path
 	select {
@@ -113,8 +127,8 @@ func (s *Server) Run(ctx context.Context) error {
 	return err
 }
 
-// Handler returns the server's routes, GET /metrics and GET /healthz, for
-// tests and for mounting them in another server.
+// Handler returns the server's routes, GET /metrics, /livez, /readyz and
+// /healthz, for tests and for mounting them in another server.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{
@@ -123,26 +137,54 @@ func (s *Server) Handler() http.Handler {
 		ErrorHandling: promhttp.ContinueOnError,
 		ErrorLog:      errorLog{s.Log},
 	}))
-	mux.HandleFunc("GET /healthz", s.healthz)
+	live, ready := s.probe("/livez", s.Live), s.probe("/readyz", s.Ready)
+	mux.Handle("GET /livez", live)
+	mux.Handle("GET /readyz", ready)
+	mux.Handle("GET /healthz", ready)
 	return mux
 }
 
-// healthz answers 200 "ok" when healthy, else 503 with the reason.
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	if s.Health != nil {
+// probe returns the handler of a probe: it runs checks at once and answers
+// 200 "ok" when all pass, else 503 with a "name: reason" line for each that
+// failed. The reasons are public (see Check); each failure is logged with
+// its cause.
+func (s *Server) probe(path string, checks []Check) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
 		ctx, cancel := context.WithTimeout(r.Context(), orDefault(s.HealthTimeout, DefaultHealthTimeout))
-		err := s.Health(ctx)
+		errs := make([]error, len(checks))
+		var wg conc.WaitGroup
+		for i, c := range checks {
+			wg.Go(func() { errs[i] = c.Err(ctx) })
+		}
+		wg.Wait()
 		cancel()
-		if err != nil {
-			s.Log.Warn().Err(err).Msg("health check failed")
+		var failed strings.Builder
+		for i, err := range errs {
+			if err == nil {
+				continue
+			}
+			s.logFailure(path, checks[i].Name, err)
+			fmt.Fprintf(&failed, "%s: %v\n", checks[i].Name, err)
+		}
+		if failed.Len() > 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, err.Error()+"\n")
+			_, _ = io.WriteString(w, failed.String())
 			return
 		}
+		_, _ = io.WriteString(w, "ok\n")
+	})
+}
+
+// logFailure logs a failed check with the cause that its answer leaves out.
+func (s *Server) logFailure(path, name string, err error) {
+	ev := s.Log.Warn().Str("probe", path).Str("check", name).Err(err)
+	var f *Failure
+	if errors.As(err, &f) {
+		ev = ev.AnErr("cause", f.Cause)
 	}
-	_, _ = io.WriteString(w, "ok\n")
+	ev.Msg("probe check failed")
 }
 
 // errorLog passes the HTTP server's and promhttp's error messages to

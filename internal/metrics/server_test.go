@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/broadcaster/broadcaster/internal/metrics"
 )
@@ -60,38 +62,101 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-func TestServerServesMetricsAndHealth(t *testing.T) {
+// check is a probe check that fails with err (nil: passes).
+func check(name string, err error) metrics.Check {
+	return metrics.Check{Name: name, Err: func(context.Context) error { return err }}
+}
+
+func TestServerServesProbesAndMetrics(t *testing.T) {
 	t.Parallel()
 	errStale := errors.New("scheduler stalled: last successful tick 1m0s ago (limit 15s)")
+	errPaused := errors.New("API paused globally: connection refused, next probe in 3s")
+	errWedged := errors.New("wedged: no database call for 5m0s and none in progress (limit 1m15s)")
+	slow := metrics.Check{Name: "slow", Err: func(ctx context.Context) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}}
 	tests := []struct {
-		name       string
-		health     func(context.Context) error
-		wantStatus int
-		wantBody   string
+		name        string
+		live, ready []metrics.Check
+		livez       string // want: "ok\n" is 200, anything else 503
+		readyz      string // also /healthz's
 	}{
-		{name: "no health check", wantStatus: http.StatusOK, wantBody: "ok\n"},
-		{name: "healthy", health: func(context.Context) error { return nil }, wantStatus: http.StatusOK, wantBody: "ok\n"},
-		{name: "unhealthy", health: func(context.Context) error { return errStale },
-			wantStatus: http.StatusServiceUnavailable, wantBody: errStale.Error() + "\n"},
-		{name: "health check bounded by its timeout", health: func(ctx context.Context) error {
-			<-ctx.Done()
-			return ctx.Err()
-		}, wantStatus: http.StatusServiceUnavailable, wantBody: "context deadline exceeded\n"},
+		{name: "no checks", livez: "ok\n", readyz: "ok\n"},
+		{name: "all pass", live: []metrics.Check{check("scheduler", nil)},
+			ready: []metrics.Check{check("database", nil), check("scheduler", nil)}, livez: "ok\n", readyz: "ok\n"},
+		{name: "not ready, yet live", live: []metrics.Check{check("scheduler", nil), check("dispatcher", nil)},
+			ready: []metrics.Check{check("database", metrics.ErrDatabaseUnreachable), check("scheduler", errStale)},
+			livez: "ok\n", readyz: "database: database unreachable\nscheduler: " + errStale.Error() + "\n"},
+		{name: "a check plugged in: a global pause of the API",
+			ready: []metrics.Check{check("database", nil), check("scheduler", nil), check("api", errPaused)},
+			livez: "ok\n", readyz: "api: " + errPaused.Error() + "\n"},
+		{name: "wedged", live: []metrics.Check{check("scheduler", nil), check("dispatcher", errWedged)},
+			livez: "dispatcher: " + errWedged.Error() + "\n", readyz: "ok\n"},
+		{name: "checks bounded by the timeout", live: []metrics.Check{slow}, ready: []metrics.Check{check("database", nil), slow},
+			livez: "slow: context deadline exceeded\n", readyz: "slow: context deadline exceeded\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, reg := newMetrics(t, nil)
-			srv := startServer(t, &metrics.Server{Registry: reg, Health: tt.health, HealthTimeout: 50 * time.Millisecond})
-			status, body := get(t, srv.url+"/healthz")
-			if status != tt.wantStatus || body != tt.wantBody {
-				t.Errorf("GET /healthz = %d %q, want %d %q", status, body, tt.wantStatus, tt.wantBody)
+			srv := startServer(t, &metrics.Server{Registry: reg, Live: tt.live, Ready: tt.ready, HealthTimeout: 50 * time.Millisecond})
+			for path, want := range map[string]string{"/livez": tt.livez, "/readyz": tt.readyz, "/healthz": tt.readyz} {
+				wantStatus := http.StatusServiceUnavailable
+				if want == "ok\n" {
+					wantStatus = http.StatusOK
+				}
+				if status, body := get(t, srv.url+path); status != wantStatus || body != want {
+					t.Errorf("GET %s = %d %q, want %d %q", path, status, body, wantStatus, want)
+				}
 			}
-			status, body = get(t, srv.url+"/metrics")
+			status, body := get(t, srv.url+"/metrics")
 			if status != http.StatusOK || !strings.Contains(body, "broadcaster_runs_created_total 0") {
 				t.Errorf("GET /metrics = %d:\n%s\nwant 200 with broadcaster_runs_created_total", status, body)
 			}
 		})
+	}
+}
+
+// syncBuffer is a log destination that handlers write while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A database that cannot be reached is "database unreachable" to whoever
+// asks the probes; the user, database, host and port go to the log only.
+func TestServerProbesKeepConnectionDetailsInTheLog(t *testing.T) {
+	t.Parallel()
+	cause := refusedConnectError(t)
+	var log syncBuffer
+	srv := startServer(t, &metrics.Server{
+		Registry: prometheus.NewRegistry(),
+		Ready:    []metrics.Check{metrics.DatabaseCheck(func(context.Context) error { return cause })},
+		Log:      zerolog.New(&log),
+	})
+	for _, path := range []string{"/readyz", "/healthz"} {
+		status, body := get(t, srv.url+path)
+		if status != http.StatusServiceUnavailable || body != "database: database unreachable\n" {
+			t.Errorf("GET %s = %d %q, want 503 \"database: database unreachable\"", path, status, body)
+		}
+	}
+	for _, want := range []string{`"check":"database"`, `"error":"database unreachable"`, "secret_user", "secret_db"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the log lacks %s:\n%s", want, log.String())
+		}
 	}
 }
 
@@ -104,7 +169,10 @@ func TestServerRoutes(t *testing.T) {
 		want         int
 	}{
 		{http.MethodGet, "/metrics", http.StatusOK},
+		{http.MethodGet, "/livez", http.StatusOK},
+		{http.MethodGet, "/readyz", http.StatusOK},
 		{http.MethodHead, "/healthz", http.StatusOK},
+		{http.MethodPost, "/readyz", http.StatusMethodNotAllowed},
 		{http.MethodPost, "/healthz", http.StatusMethodNotAllowed},
 		{http.MethodGet, "/", http.StatusNotFound},
 	}
@@ -218,11 +286,11 @@ func TestServerShutsDownGracefully(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	srv := startServer(t, &metrics.Server{
 		Registry: prometheus.NewRegistry(),
-		Health: func(context.Context) error {
+		Ready: []metrics.Check{{Name: "slow", Err: func(context.Context) error {
 			close(entered)
 			<-release
 			return nil
-		},
+		}}},
 		HealthTimeout: time.Minute,
 	})
 	type answer struct {
