@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/broadcaster/broadcaster/db"
 	"github.com/broadcaster/broadcaster/internal/dbtest"
 	"github.com/broadcaster/broadcaster/sender/sendertest"
 )
@@ -110,7 +112,7 @@ func TestCheckClean(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	wantNote := `note: campaign 2 "later": 1 of 2 recipients are suppressed and would be skipped`
-	wantOK := "ok: configuration, database (schema version 1), 2 campaigns"
+	wantOK := fmt.Sprintf("ok: configuration, database (schema version %d), 2 campaigns", db.WantSchemaVersion())
 	if len(lines) != 2 || lines[0] != wantNote || lines[1] != wantOK {
 		t.Errorf("check printed:\n%s\nwant:\n%s\n%s", r.stdout, wantNote, wantOK)
 	}
@@ -314,7 +316,7 @@ func TestCheckNetwork(t *testing.T) {
 	// And with a live one, a clean database passes.
 	d.env["BROADCASTER_API_BASE_URL"] = api.URL()
 	r = broadcaster(t, d.env, "check", "--network")
-	if r.code != 0 || strings.TrimSpace(r.stdout) != "ok: configuration, database (schema version 1), 0 campaigns, api.base_url answers" {
+	if r.code != 0 || strings.TrimSpace(r.stdout) != fmt.Sprintf("ok: configuration, database (schema version %d), 0 campaigns, api.base_url answers", db.WantSchemaVersion()) {
 		t.Errorf("check --network, clean: %s", r)
 	}
 }
