@@ -108,7 +108,7 @@ func TestDueOneShots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[int64]campaign.Campaign{}
+	got := map[int64]campaign.CampaignRow{}
 	for _, c := range cs {
 		got[c.ID] = c
 	}
