@@ -76,9 +76,9 @@ type CampaignRow struct {
 
 // Fixes shared by several problems.
 const (
-	fixStartAt  = "set campaigns.start_at to a timestamp (now() to start at once)"
-	fixEndAt    = "set campaigns.end_at to NULL for no end, or a timestamp"
-	fixSchedule = "set campaigns.schedule to NULL for a one-shot campaign, or a cron spec"
+	fixStartAt  = "set a timestamp (now() to start at once)"
+	fixEndAt    = "set NULL for no end, or a timestamp"
+	fixSchedule = "correct the cron spec (5 fields, or a descriptor such as @daily, after an optional CRON_TZ=Area/City prefix), or set NULL for a one-shot campaign"
 )
 
 // Campaign returns the campaign r describes, or an *InvalidError naming the
@@ -111,9 +111,9 @@ func (r CampaignRow) Campaign() (Campaign, error) {
 	}
 	switch {
 	case r.TemplateID == nil:
-		return c, errNoTemplate
+		return c, noTemplate(r.ID, "template_id is NULL, so the campaign names no template")
 	case r.Template == nil:
-		return c, invalidColumn("template_id", errNoTemplate.Fix, "template_id %d names no template", *r.TemplateID)
+		return c, noTemplate(r.ID, fmt.Sprintf("template_id %d names no template", *r.TemplateID))
 	}
 	return c, nil
 }

@@ -66,11 +66,11 @@ func Validate(c Campaign) (*Prepared, error) {
 	if err := validateSchedule(c); err != nil {
 		return nil, err
 	}
-	if err := validateWID(c.WID); err != nil {
+	if err := validateWID(c.ID, c.WID); err != nil {
 		return nil, err
 	}
 	if c.Template == nil {
-		return nil, errNoTemplate
+		return nil, noTemplate(c.ID, "template_id is NULL, so the campaign names no template")
 	}
 	p, err := Prepare(*c.Template)
 	if err != nil {
@@ -79,9 +79,11 @@ func Validate(c Campaign) (*Prepared, error) {
 	return p, nil
 }
 
-// errNoTemplate is a campaign whose template_id is NULL.
-var errNoTemplate = &InvalidError{Column: "template_id", Problem: "template_id is NULL: the campaign names no template",
-	Fix: "set campaigns.template_id to the id of a template (SELECT id, name FROM applet_templates)"}
+// noTemplate is a campaign whose template_id names no template.
+func noTemplate(campaignID int64, problem string) error {
+	return &InvalidError{Column: "template_id", Problem: problem,
+		Fix: fmt.Sprintf("UPDATE campaigns SET template_id = (SELECT id FROM applet_templates WHERE name = '…') WHERE id = %d", campaignID)}
+}
 
 // errBlankSchedule is a campaign whose schedule is blank but not NULL.
 var errBlankSchedule = &InvalidError{Column: "schedule", Problem: "schedule is blank",
@@ -124,7 +126,7 @@ func validateSchedule(c Campaign) error {
 		return err
 	}
 	if s.exhausted(c.StartAt, c.StartAt.Add(-time.Nanosecond)) {
-		return invalidColumn("schedule", "correct the cron spec, or set NULL for a one-shot campaign",
+		return invalidColumn("schedule", fixSchedule,
 			"schedule %s never fires after start_at", Quote(c.Schedule))
 	}
 	return nil
@@ -138,8 +140,8 @@ const MaxWIDRunes = 128
 // validateWID checks w_id by the rules for wcIds: an account id with
 // whitespace or control characters in it is a paste gone wrong, and the
 // API would refuse every send of the run, one request at a time.
-func validateWID(wid string) error {
-	const fix = "set campaigns.w_id to the sending account's wId, as the login call returned it"
+func validateWID(campaignID int64, wid string) error {
+	fix := fmt.Sprintf("UPDATE campaigns SET w_id = '<the logged-in account's wId>' WHERE id = %d", campaignID)
 	switch {
 	case strings.TrimSpace(wid) == "":
 		return invalidColumn("w_id", fix, "w_id is empty")
