@@ -146,12 +146,12 @@ func TestQuote(t *testing.T) {
 // the tick.
 func TestUnderstandTurnsPanicIntoInvalid(t *testing.T) {
 	s := NewScheduler(nil, SystemClock{}, zerolog.Nop())
-	_, err := understand(s, CampaignRow{ID: 7, Name: "x"}, func() (Campaign, error) { panic("unforeseen") })
+	_, err := understand(s, 7, "x", func() (Campaign, error) { panic("unforeseen") })
 	var ie *InvalidError
 	if !errors.As(err, &ie) || !strings.Contains(ie.Problem, "panic: unforeseen") || ie.Fix == "" {
 		t.Fatalf("error = %#v, want an *InvalidError about the panic", err)
 	}
-	c, err := understand(s, CampaignRow{}, func() (Campaign, error) { return Campaign{ID: 9}, nil })
+	c, err := understand(s, 9, "", func() (Campaign, error) { return Campaign{ID: 9}, nil })
 	if err != nil || c.ID != 9 {
 		t.Errorf("understand without a panic = %+v, %v", c, err)
 	}

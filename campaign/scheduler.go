@@ -243,9 +243,9 @@ func (s *Scheduler) CreateDueRuns(ctx context.Context) ([]Run, error) {
 // fireOneShot creates the run of a due one-shot campaign, or marks it
 // invalid.
 func (s *Scheduler) fireOneShot(ctx context.Context, row CampaignRow) (*Run, error) {
-	c, err := understand(s, row, row.Campaign)
+	c, err := understand(s, row.ID, row.Name, row.Campaign)
 	if err != nil {
-		return nil, s.markInvalid(ctx, row, err)
+		return nil, s.markInvalid(ctx, row.ID, row.Name, err)
 	}
 	return s.fire(ctx, c, c.StartAt)
 }
@@ -255,8 +255,8 @@ func (s *Scheduler) fireOneShot(ctx context.Context, row CampaignRow) (*Run, err
 // first.
 func (s *Scheduler) fire(ctx context.Context, c Campaign, at time.Time) (*Run, error) {
 	log := s.campaignLog(c.ID, c.Name)
-	if _, err := understand(s, c, func() (*Prepared, error) { return Validate(c) }); err != nil {
-		return nil, s.markInvalid(ctx, c, err)
+	if _, err := understand(s, c.ID, c.Name, func() (*Prepared, error) { return Validate(c) }); err != nil {
+		return nil, s.markInvalid(ctx, c.ID, c.Name, err)
 	}
 	run, err := s.store.CreateRun(ctx, c.ID, at)
 	if errors.Is(err, ErrRunExists) {
@@ -264,7 +264,7 @@ func (s *Scheduler) fire(ctx context.Context, c Campaign, at time.Time) (*Run, e
 		return nil, nil
 	}
 	if IsInvalid(err) {
-		return nil, s.markInvalid(ctx, c, err) // a value the store could not hold
+		return nil, s.markInvalid(ctx, c.ID, c.Name, err) // a value the store could not hold
 	}
 	if err != nil {
 		return nil, err // the store's error names the campaign
@@ -281,7 +281,7 @@ func (s *Scheduler) fire(ctx context.Context, c Campaign, at time.Time) (*Run, e
 // invalid.
 func (s *Scheduler) fireRecurring(ctx context.Context, row RecurringRow, now time.Time) (*Run, error) {
 	var rc RecurringCampaign
-	d, err := understand(s, row.CampaignRow, func() (decision, error) {
+	d, err := understand(s, row.ID, row.Name, func() (decision, error) {
 		var err error
 		if rc, err = row.Recurring(); err != nil {
 			return decision{}, err
@@ -289,7 +289,7 @@ func (s *Scheduler) fireRecurring(ctx context.Context, row RecurringRow, now tim
 		return decide(rc, now, s.loc, s.misfireGrace())
 	})
 	if err != nil {
-		return nil, s.markInvalid(ctx, row.CampaignRow, err)
+		return nil, s.markInvalid(ctx, row.ID, row.Name, err)
 	}
 	log := s.campaignLog(rc.ID, rc.Name)
 	switch d.action {
@@ -329,22 +329,14 @@ func (s *Scheduler) logMissed(log zerolog.Logger, p Plan) {
 	e.Msg("missed firings skipped, not replayed")
 }
 
-// identified is what the scheduler names a campaign by in logs and
-// campaigns.error: a row or a campaign.
-type identified interface{ ident() (int64, string) }
-
-func (r CampaignRow) ident() (int64, string) { return r.ID, r.Name }
-func (c Campaign) ident() (int64, string)    { return c.ID, c.Name }
-
-// understand runs fn, which reads one campaign's row without side effects,
-// and turns a panic into an *InvalidError: a value no rule foresaw makes
-// its own campaign invalid instead of failing every tick, and with it the
-// scheduling of every other campaign and the health check.
-func understand[T any](s *Scheduler, c identified, fn func() (T, error)) (v T, err error) {
+// understand runs fn, which reads the row of campaign id without side
+// effects, and turns a panic into an *InvalidError: a value no rule foresaw
+// makes its own campaign invalid instead of failing every tick, and with it
+// the scheduling of every other campaign and the health check.
+func understand[T any](s *Scheduler, id int64, name string, fn func() (T, error)) (v T, err error) {
 	var pc panics.Catcher
 	pc.Try(func() { v, err = fn() })
 	if r := pc.Recovered(); r != nil {
-		id, name := c.ident()
 		log := s.campaignLog(id, name)
 		log.Error().Str("panic", fmt.Sprint(r.Value)).Str("stack", string(r.Stack)).
 			Msg("panic while reading a campaign; marking it invalid")
@@ -356,10 +348,9 @@ func understand[T any](s *Scheduler, c identified, fn func() (T, error)) (v T, e
 	return v, err
 }
 
-// markInvalid marks c invalid for reason, as CampaignRow.Campaign,
+// markInvalid marks campaign id invalid for reason, as CampaignRow.Campaign,
 // Validate, decide or the store found it.
-func (s *Scheduler) markInvalid(ctx context.Context, c identified, reason error) error {
-	id, name := c.ident()
+func (s *Scheduler) markInvalid(ctx context.Context, id int64, name string, reason error) error {
 	log := s.campaignLog(id, name)
 	e := log.Warn().Str("error", reason.Error())
 	var ie *InvalidError

@@ -66,7 +66,7 @@ func TestDueRecurring(t *testing.T) {
 	tabs := recurringCampaign(f, "\t", "a") // btrim leaves tabs: recurring, and invalid
 
 	oneShot := f.campaign([]string{"a"})
-	blank := recurringCampaign(f, "   ", "a") // spaces only: one-shot
+	blank := recurringCampaign(f, "   ", "a") // spaces only: read as one-shot, for the domain to refuse
 	paused := recurringCampaign(f, "@daily", "a")
 	f.exec(`UPDATE campaigns SET status = 'paused' WHERE id = $1`, paused)
 	later := recurringCampaign(f, "@daily", "a")
