@@ -38,15 +38,9 @@ type Schedule struct {
 }
 
 // ErrBlankSchedule is returned by ParseSchedule for a schedule with nothing
-// in it: such a campaign is one-shot, not recurring.
+// in it. A campaign whose schedule is blank is invalid: one-shot campaigns
+// have a NULL schedule, and a blank one is almost certainly a mistake.
 var ErrBlankSchedule = errors.New("empty schedule")
-
-// IsRecurring reports whether a campaigns.schedule value makes the campaign
-// recurring. It mirrors the SQL's test, btrim(schedule) not empty, exactly
-// (btrim trims spaces only), so that Go and SQL never disagree about which
-// campaigns are one-shot; a schedule of tabs is recurring here and then
-// fails to parse, which makes the campaign invalid instead of silently idle.
-func IsRecurring(spec string) bool { return strings.Trim(spec, " ") != "" }
 
 // allHours is the cron hour field with every hour of the day set.
 const allHours = 1<<24 - 1

@@ -149,19 +149,6 @@ func TestParseScheduleZone(t *testing.T) {
 	}
 }
 
-func TestIsRecurring(t *testing.T) {
-	for spec, want := range map[string]bool{
-		"": false, "   ": false, "@daily": true, " 0 2 * * * ": true,
-		// btrim trims spaces only: SQL calls a tab recurring, so Go does too,
-		// and the campaign becomes invalid rather than idle.
-		"\t": true,
-	} {
-		if got := IsRecurring(spec); got != want {
-			t.Errorf("IsRecurring(%q) = %v, want %v", spec, got, want)
-		}
-	}
-}
-
 func TestScheduleNext(t *testing.T) {
 	ny, shanghai, lordHowe := mustZone(t, "America/New_York"), mustZone(t, "Asia/Shanghai"), mustZone(t, "Australia/Lord_Howe")
 	start := at(t, "2020-01-01T00:00:00Z")
@@ -402,14 +389,14 @@ func TestValidateSchedule(t *testing.T) {
 		wantErr  string
 	}{
 		{"", ""},
-		{"   ", ""},
+		{"   ", "schedule is blank: set NULL for a one-shot campaign, or a cron spec"},
 		{"0 2 * * *", ""},
 		{"CRON_TZ=Asia/Shanghai @daily", ""},
 		{"0 2 * *", `schedule "0 2 * *": expected exactly 5 fields, found 4`},
 		{"CRON_TZ=Asia/Shanghai", `schedule "CRON_TZ=Asia/Shanghai": the time zone prefix must be followed by a space`},
 		{"CRON_TZ=", `schedule "CRON_TZ=": the time zone prefix`},
 		{"@every 0s", "at least 1s"},
-		{"\t", "empty schedule"},
+		{"\t", "schedule is blank"},
 		{"0 0 31 4 *", "never fires"},
 	}
 	// A campaign built in code may leave start_at zero; @every still fires.

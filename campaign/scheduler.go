@@ -200,10 +200,10 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 
 // CreateDueRuns creates the runs of every campaign due now and returns them:
 // one-shot campaigns whose start_at has come, and the latest firing of each
-// recurring campaign when it is within the misfire grace. A campaign that
-// cannot be sent is marked invalid with the reason; its neighbours are
-// unaffected, and so are they by a failure to create its run (the errors
-// are joined).
+// recurring campaign when it is within the misfire grace. A campaign whose
+// row cannot be understood or sent is marked invalid with the reason; its
+// neighbours are unaffected, and so are they by a failure to create its run
+// (the errors are joined).
 func (s *Scheduler) CreateDueRuns(ctx context.Context) ([]Run, error) {
 	now := s.clock.Now()
 	var (
@@ -223,8 +223,8 @@ func (s *Scheduler) CreateDueRuns(ctx context.Context) ([]Run, error) {
 	if !keep(nil, err) {
 		return runs, errors.Join(errs...)
 	}
-	for _, c := range oneShots {
-		if !keep(s.fire(ctx, c, c.StartAt)) {
+	for _, row := range oneShots {
+		if !keep(s.fireOneShot(ctx, row)) {
 			return runs, errors.Join(errs...)
 		}
 	}
@@ -232,26 +232,39 @@ func (s *Scheduler) CreateDueRuns(ctx context.Context) ([]Run, error) {
 	if !keep(nil, err) {
 		return runs, errors.Join(errs...)
 	}
-	for _, rc := range recurring {
-		if !keep(s.fireRecurring(ctx, rc, now)) {
+	for _, row := range recurring {
+		if !keep(s.fireRecurring(ctx, row, now)) {
 			break
 		}
 	}
 	return runs, errors.Join(errs...)
 }
 
+// fireOneShot creates the run of a due one-shot campaign, or marks it
+// invalid.
+func (s *Scheduler) fireOneShot(ctx context.Context, row CampaignRow) (*Run, error) {
+	c, err := understand(s, row.ID, row.Name, row.Campaign)
+	if err != nil {
+		return nil, s.markInvalid(ctx, row.ID, row.Name, err)
+	}
+	return s.fire(ctx, c, c.StartAt)
+}
+
 // fire validates c and creates the run of its firing at. It returns a nil
 // run, and no error, when c is invalid or another process created the run
 // first.
 func (s *Scheduler) fire(ctx context.Context, c Campaign, at time.Time) (*Run, error) {
-	log := s.campaignLog(c)
-	if _, err := Validate(c); err != nil {
-		return nil, s.markInvalid(ctx, c, err)
+	log := s.campaignLog(c.ID, c.Name)
+	if _, err := understand(s, c.ID, c.Name, func() (*Prepared, error) { return Validate(c) }); err != nil {
+		return nil, s.markInvalid(ctx, c.ID, c.Name, err)
 	}
 	run, err := s.store.CreateRun(ctx, c.ID, at)
 	if errors.Is(err, ErrRunExists) {
 		log.Debug().Time("scheduled_for", at).Msg("run already created by another process")
 		return nil, nil
+	}
+	if IsInvalid(err) {
+		return nil, s.markInvalid(ctx, c.ID, c.Name, err) // a value the store could not hold
 	}
 	if err != nil {
 		return nil, err // the store's error names the campaign
@@ -264,13 +277,21 @@ func (s *Scheduler) fire(ctx context.Context, c Campaign, at time.Time) (*Run, e
 }
 
 // fireRecurring does what decide says for one recurring campaign: create a
-// run, record a skipped firing, or nothing.
-func (s *Scheduler) fireRecurring(ctx context.Context, rc RecurringCampaign, now time.Time) (*Run, error) {
-	d, err := decide(rc, now, s.loc, s.misfireGrace())
+// run, record a skipped firing, or nothing; or it marks the campaign
+// invalid.
+func (s *Scheduler) fireRecurring(ctx context.Context, row RecurringRow, now time.Time) (*Run, error) {
+	var rc RecurringCampaign
+	d, err := understand(s, row.ID, row.Name, func() (decision, error) {
+		var err error
+		if rc, err = row.Recurring(); err != nil {
+			return decision{}, err
+		}
+		return decide(rc, now, s.loc, s.misfireGrace())
+	})
 	if err != nil {
-		return nil, s.markInvalid(ctx, rc.Campaign, err)
+		return nil, s.markInvalid(ctx, row.ID, row.Name, err)
 	}
-	log := s.campaignLog(rc.Campaign)
+	log := s.campaignLog(rc.ID, rc.Name)
 	switch d.action {
 	case actCreate:
 		run, err := s.fire(ctx, rc.Campaign, d.at)
@@ -308,15 +329,44 @@ func (s *Scheduler) logMissed(log zerolog.Logger, p Plan) {
 	e.Msg("missed firings skipped, not replayed")
 }
 
-// markInvalid marks c invalid for reason, as Validate or decide found it.
-func (s *Scheduler) markInvalid(ctx context.Context, c Campaign, reason error) error {
-	log := s.campaignLog(c)
-	log.Warn().Str("error", reason.Error()).Msg("campaign is invalid; marked invalid")
-	return s.store.MarkInvalid(ctx, c.ID, reason.Error())
+// understand runs fn, which reads the row of campaign id without side
+// effects, and turns a panic into an *InvalidError: a value no rule foresaw
+// makes its own campaign invalid instead of failing every tick, and with it
+// the scheduling of every other campaign and the health check.
+func understand[T any](s *Scheduler, id int64, name string, fn func() (T, error)) (v T, err error) {
+	var pc panics.Catcher
+	pc.Try(func() { v, err = fn() })
+	if r := pc.Recovered(); r != nil {
+		log := s.campaignLog(id, name)
+		log.Error().Str("panic", fmt.Sprint(r.Value)).Str("stack", string(r.Stack)).
+			Msg("panic while reading a campaign; marking it invalid")
+		return v, &InvalidError{
+			Problem: shorten(fmt.Sprintf("broadcaster cannot read this campaign (panic: %v)", r.Value), maxProblemRunes),
+			Fix:     "report it as a bug, with the row; correct or cancel the campaign meanwhile",
+		}
+	}
+	return v, err
 }
 
-func (s *Scheduler) campaignLog(c Campaign) zerolog.Logger {
-	return s.log.With().Int64("campaign_id", c.ID).Str("campaign", c.Name).Logger()
+// markInvalid marks campaign id invalid for reason, as CampaignRow.Campaign,
+// Validate, decide or the store found it.
+func (s *Scheduler) markInvalid(ctx context.Context, id int64, name string, reason error) error {
+	log := s.campaignLog(id, name)
+	e := log.Warn().Str("error", reason.Error())
+	var ie *InvalidError
+	if errors.As(reason, &ie) && ie.Column != "" {
+		e = e.Str("column", ie.Column)
+	}
+	e.Msg("campaign is invalid; marked invalid")
+	return s.store.MarkInvalid(ctx, id, reason.Error())
+}
+
+// logNameRunes bounds the campaign name in log lines: a name is free text,
+// and a megabyte of it must not go into every line about the campaign.
+const logNameRunes = 200
+
+func (s *Scheduler) campaignLog(id int64, name string) zerolog.Logger {
+	return s.log.With().Int64("campaign_id", id).Str("campaign", shorten(name, logNameRunes)).Logger()
 }
 
 // action is what the scheduler does for a recurring campaign at a tick.
@@ -356,7 +406,7 @@ func decide(rc RecurringCampaign, now time.Time, loc *time.Location, grace time.
 	case p.Missed > 0:
 		d.action, d.at, d.note = actSkip, p.LastMissed, NoteMissed
 	case sch.exhausted(rc.StartAt, later(now, rc.LastFiring)):
-		return decision{}, invalid("schedule %q never fires again", rc.Schedule)
+		return decision{}, invalidColumn("schedule", fixSchedule, "schedule %s never fires again", Quote(rc.Schedule))
 	}
 	return d, nil
 }
@@ -365,7 +415,7 @@ func decide(rc RecurringCampaign, now time.Time, loc *time.Location, grace time.
 func parseCampaignSchedule(c Campaign, loc *time.Location) (*Schedule, error) {
 	s, err := ParseSchedule(c.Schedule, loc)
 	if err != nil {
-		return nil, invalid("schedule %q: %v", c.Schedule, err)
+		return nil, invalidColumn("schedule", fixSchedule, "schedule %s: %s", Quote(c.Schedule), shorten(err.Error(), 200))
 	}
 	return s, nil
 }

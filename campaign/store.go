@@ -29,7 +29,7 @@ type Campaign struct {
 	ID       int64
 	Name     string
 	WID      string
-	Schedule string // "" for a one-shot campaign
+	Schedule string // "" for a one-shot campaign (NULL); never blank otherwise
 	StartAt  time.Time
 	EndAt    *time.Time
 	Status   Status
@@ -83,20 +83,23 @@ func (o Outstanding) Done() bool { return o.Pending == 0 && o.Sending == 0 }
 // RunStore is what the scheduler needs: find due campaigns, mark bad ones
 // invalid, and create runs with their deliveries.
 type RunStore interface {
-	// DueOneShots returns the active one-shot campaigns whose start_at is not
-	// after now and that have no run yet.
-	DueOneShots(ctx context.Context, now time.Time) ([]Campaign, error)
+	// DueOneShots returns the rows of the active one-shot campaigns whose
+	// start_at is not after now (or is infinity, so that the scheduler marks
+	// them invalid) and that have no run yet. A blank schedule counts as
+	// one-shot here, and is the scheduler's to refuse.
+	DueOneShots(ctx context.Context, now time.Time) ([]CampaignRow, error)
 	// MarkInvalid sets an active campaign's status to invalid with reason.
 	MarkInvalid(ctx context.Context, campaignID int64, reason string) error
 	// CreateRun creates the run of one firing and all of its deliveries in
 	// one transaction. It returns ErrRunExists when the firing already has
-	// a run.
+	// a run, and an *InvalidError when the campaign holds a value its run
+	// cannot (a recipient too long to store).
 	CreateRun(ctx context.Context, campaignID int64, scheduledFor time.Time) (Run, error)
-	// DueRecurring returns the active recurring campaigns whose start_at is
-	// not after now, each with its latest run's scheduled_for and whether
-	// an open run still has deliveries pending or sending. The scheduler
-	// works out their firings from that.
-	DueRecurring(ctx context.Context, now time.Time) ([]RecurringCampaign, error)
+	// DueRecurring returns the rows of the active recurring campaigns whose
+	// start_at is not after now (or is infinity), each with its latest
+	// run's scheduled_for and whether an open run still has deliveries
+	// pending or sending. The scheduler works out their firings from that.
+	DueRecurring(ctx context.Context, now time.Time) ([]RecurringRow, error)
 	// SkipFiring records a firing that will not be sent as a cancelled run
 	// with note, so that no instance creates it later. It returns
 	// ErrRunExists when the firing already has a run.

@@ -20,9 +20,10 @@ var (
 )
 
 // CheckedCampaign is a campaign as `check` examines it: the row with its
-// template, and the reason stored when it was marked invalid.
+// template, read as the scheduler reads it, and the reason stored when it
+// was marked invalid.
 type CheckedCampaign struct {
-	campaign.Campaign
+	campaign.CampaignRow
 	// Error is campaigns.error: why the campaign was marked invalid; "" if
 	// it was not.
 	Error string
@@ -38,7 +39,7 @@ func (s *Store) CheckCampaigns(ctx context.Context) ([]CheckedCampaign, error) {
 	cs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (CheckedCampaign, error) {
 		var c CheckedCampaign
 		var err error
-		c.Campaign, err = scanCampaign(withTrailing{row, []any{&c.Error}})
+		c.CampaignRow, err = scanCampaignRow(withTrailing{row, []any{&c.Error}})
 		return c, err
 	})
 	if err != nil {

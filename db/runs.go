@@ -6,47 +6,67 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/broadcaster/broadcaster/campaign"
 )
 
 // DueOneShots implements campaign.RunStore.
-func (s *Store) DueOneShots(ctx context.Context, now time.Time) ([]campaign.Campaign, error) {
-	rows, err := s.pool.Query(ctx, dueOneShotsSQL, now)
+func (s *Store) DueOneShots(ctx context.Context, now time.Time) ([]campaign.CampaignRow, error) {
+	rows, err := s.pool.Query(ctx, dueOneShotsSQL, pgx.NamedArgs{"now": now})
 	if err != nil {
 		return nil, fmt.Errorf("due one-shot campaigns: %w", err)
 	}
-	cs, err := pgx.CollectRows(rows, scanCampaign)
+	cs, err := pgx.CollectRows(rows, scanCampaignRow)
 	if err != nil {
 		return nil, fmt.Errorf("due one-shot campaigns: %w", err)
 	}
 	return cs, nil
 }
 
-// scanCampaign reads a campaign row joined with its (possibly missing) template.
-func scanCampaign(row pgx.CollectableRow) (campaign.Campaign, error) {
+// scanCampaignRow reads the columns due_one_shots.sql selects into a
+// campaign.CampaignRow. Nothing a campaign row can hold fails this scan:
+// timestamps go through pgtype.Timestamptz, which takes ±infinity, and
+// what may be NULL is scanned as a pointer, so that the domain, not a scan
+// error, decides what a value means.
+func scanCampaignRow(row pgx.CollectableRow) (campaign.CampaignRow, error) {
 	var (
-		c                        campaign.Campaign
+		c                        campaign.CampaignRow
 		status                   string
+		start, end               pgtype.Timestamptz
 		tID                      *int64
-		tName, tImgURL, tContent *string
+		tName, tImgURL, tContent string
 	)
-	err := row.Scan(&c.ID, &c.Name, &c.WID, &c.Schedule, &c.StartAt, &c.EndAt, &status,
-		&tID, &tName, &tImgURL, &tContent)
+	err := row.Scan(&c.ID, &c.Name, &c.WID, &c.Schedule, &start, &end, &status,
+		&c.TemplateID, &tID, &tName, &tImgURL, &tContent, &c.MissingLists, &c.NullListID)
 	if err != nil {
 		return c, err
 	}
 	c.Status = campaign.Status(status)
+	c.StartAt, c.EndAt = timestamp(start), timestamp(end)
 	if tID != nil {
-		c.Template = &campaign.Template{ID: *tID, Name: *tName, ImgURL: *tImgURL, Content: *tContent}
+		c.Template = &campaign.Template{ID: *tID, Name: tName, ImgURL: tImgURL, Content: tContent}
 	}
 	return c, nil
 }
 
+// timestamp converts what pgx read into the domain's Timestamp.
+func timestamp(t pgtype.Timestamptz) campaign.Timestamp {
+	switch t.InfinityModifier {
+	case pgtype.Infinity:
+		return campaign.Timestamp{Infinity: 1, Valid: t.Valid}
+	case pgtype.NegativeInfinity:
+		return campaign.Timestamp{Infinity: -1, Valid: t.Valid}
+	}
+	return campaign.Timestamp{Time: t.Time, Valid: t.Valid}
+}
+
 // MarkInvalid implements campaign.RunStore.
 func (s *Store) MarkInvalid(ctx context.Context, campaignID int64, reason string) error {
-	if _, err := s.pool.Exec(ctx, markInvalidSQL, campaignID, reason); err != nil {
+	if _, err := s.pool.Exec(ctx, markInvalidSQL, pgx.NamedArgs{"id": campaignID, "error": reason}); err != nil {
 		return fmt.Errorf("mark campaign %d invalid: %w", campaignID, err)
 	}
 	return nil
@@ -78,10 +98,31 @@ func (s *Store) CreateRun(ctx context.Context, campaignID int64, scheduledFor ti
 		}
 		return err
 	})
+	if err := recipientTooLong(err); err != nil {
+		return campaign.Run{}, err
+	}
 	if err != nil {
 		return campaign.Run{}, fmt.Errorf("create run of campaign %d: %w", campaignID, err)
 	}
 	return run, nil
+}
+
+// recipientTooLong turns the error PostgreSQL gives for a wcId too long for
+// the index on deliveries (index row size exceeds the maximum, about 2,700
+// bytes) into the domain's: only campaigns.recipients can bring one there
+// (list members and suppressions are indexed themselves), and without this
+// the campaign's run would fail at every tick. It returns nil for any other
+// error.
+func recipientTooLong(err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.ProgramLimitExceeded {
+		return nil
+	}
+	return &campaign.InvalidError{
+		Column:  "recipients",
+		Problem: "recipients holds a wcId too long to store (" + pgErr.Message + ")",
+		Fix:     "remove it from campaigns.recipients: a wcId is at most 128 characters",
+	}
 }
 
 // completeRuns completes the runs among ids (all open runs when ids is nil)

@@ -108,7 +108,7 @@ func TestDueOneShots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[int64]campaign.Campaign{}
+	got := map[int64]campaign.CampaignRow{}
 	for _, c := range cs {
 		got[c.ID] = c
 	}
@@ -127,5 +127,75 @@ func TestDueOneShots(t *testing.T) {
 	}
 	if s := f.str(`SELECT status || ': ' || error FROM campaigns WHERE id = $1`, noTemplate); s != "invalid: no template" {
 		t.Errorf("after MarkInvalid: %s", s)
+	}
+}
+
+// TestDueRowsHoldAnyValue: the due queries read what the domain must judge
+// as it is — infinities, a blank schedule, lists that do not exist — and a
+// row holding any of them reads without error beside the others.
+func TestDueRowsHoldAnyValue(t *testing.T) {
+	f := newFixture(t)
+	good := f.campaign([]string{"a"})
+	blank := f.campaign([]string{"a"})
+	f.exec(`UPDATE campaigns SET schedule = '  ' WHERE id = $1`, blank)
+	never := f.campaign([]string{"a"})
+	f.exec(`UPDATE campaigns SET start_at = 'infinity', end_at = '-infinity' WHERE id = $1`, never)
+	list := f.list("b")
+	lists := f.campaign([]string{"a"}, list, list+7, list+5, list+7)
+	nullList := f.campaign([]string{"a"})
+	f.exec(`UPDATE campaigns SET list_ids = ARRAY[NULL, $2]::bigint[] WHERE id = $1`, nullList, list)
+	forever := recurringCampaign(f, "@daily", "a")
+	f.exec(`UPDATE campaigns SET end_at = 'infinity' WHERE id = $1`, forever)
+	f.exec(`INSERT INTO campaign_runs (campaign_id, scheduled_for, status) VALUES ($1, 'infinity', 'cancelled')`, forever)
+
+	oneShots, err := f.store.DueOneShots(f.ctx, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]campaign.CampaignRow{}
+	for _, r := range oneShots {
+		got[r.ID] = r
+	}
+	if r := got[good]; len(got) != 5 || r.Schedule != nil || !r.StartAt.Valid || r.StartAt.Infinity != 0 || r.EndAt.Valid ||
+		r.TemplateID == nil || r.Template == nil || *r.TemplateID != r.Template.ID || len(r.MissingLists) != 0 || r.NullListID {
+		t.Errorf("good campaign read as %+v; %d rows", r, len(got))
+	}
+	if r := got[blank]; r.Schedule == nil || *r.Schedule != "  " {
+		t.Errorf("blank schedule read as %v", r.Schedule)
+	}
+	if r := got[never]; r.StartAt != (campaign.Timestamp{Infinity: 1, Valid: true}) || r.EndAt != (campaign.Timestamp{Infinity: -1, Valid: true}) {
+		t.Errorf("infinite timestamps read as %+v, %+v", r.StartAt, r.EndAt)
+	}
+	if r := got[lists]; fmt.Sprint(r.MissingLists) != fmt.Sprint([]int64{list + 5, list + 7}) || r.NullListID {
+		t.Errorf("missing lists read as %v, NULL %v", r.MissingLists, r.NullListID)
+	}
+	if r := got[nullList]; len(r.MissingLists) != 0 || !r.NullListID {
+		t.Errorf("NULL list read as %v, NULL %v", r.MissingLists, r.NullListID)
+	}
+
+	recurring, err := f.store.DueRecurring(f.ctx, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inf := campaign.Timestamp{Infinity: 1, Valid: true}
+	if len(recurring) != 1 || recurring[0].ID != forever || recurring[0].EndAt != inf || recurring[0].LastFiring != inf {
+		t.Errorf("recurring rows = %+v", recurring)
+	}
+}
+
+// TestCreateRunRecipientTooLong: a recipient too long for the deliveries
+// index is the campaign's problem, said as the domain says it, not a
+// database error that would come back at every tick.
+func TestCreateRunRecipientTooLong(t *testing.T) {
+	f := newFixture(t)
+	id := f.campaign([]string{"a"})
+	f.exec(`UPDATE campaigns SET recipients = ARRAY['a', (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 100) i)] WHERE id = $1`, id)
+	_, err := f.store.CreateRun(f.ctx, id, time.Now())
+	var ie *campaign.InvalidError
+	if !errors.As(err, &ie) || ie.Column != "recipients" {
+		t.Fatalf("CreateRun error = %v, want an InvalidError naming recipients", err)
+	}
+	if n := f.int64(`SELECT count(*) FROM campaign_runs WHERE campaign_id = $1`, id); n != 0 {
+		t.Errorf("%d runs left behind", n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/broadcaster/broadcaster/campaign"
 )
@@ -25,8 +26,8 @@ var (
 )
 
 // DueRecurring implements campaign.RunStore.
-func (s *Store) DueRecurring(ctx context.Context, now time.Time) ([]campaign.RecurringCampaign, error) {
-	rows, err := s.pool.Query(ctx, dueRecurringSQL, now)
+func (s *Store) DueRecurring(ctx context.Context, now time.Time) ([]campaign.RecurringRow, error) {
+	rows, err := s.pool.Query(ctx, dueRecurringSQL, pgx.NamedArgs{"now": now})
 	if err != nil {
 		return nil, fmt.Errorf("due recurring campaigns: %w", err)
 	}
@@ -37,26 +38,25 @@ func (s *Store) DueRecurring(ctx context.Context, now time.Time) ([]campaign.Rec
 	return cs, nil
 }
 
-// scanRecurring reads a campaign row as scanCampaign does, followed by the
-// latest run's scheduled_for (NULL without runs) and the sending flag.
-func scanRecurring(row pgx.CollectableRow) (campaign.RecurringCampaign, error) {
+// scanRecurring reads a campaign row as scanCampaignRow does, followed by
+// the latest run's scheduled_for (NULL without runs; any value, as the
+// campaign's own timestamps) and the sending flag.
+func scanRecurring(row pgx.CollectableRow) (campaign.RecurringRow, error) {
 	var (
-		rc   campaign.RecurringCampaign
-		last *time.Time
+		rc   campaign.RecurringRow
+		last pgtype.Timestamptz
 		err  error
 	)
-	rc.Campaign, err = scanCampaign(withTrailing{row, []any{&last, &rc.Sending}})
+	rc.CampaignRow, err = scanCampaignRow(withTrailing{row, []any{&last, &rc.Sending}})
 	if err != nil {
 		return rc, err
 	}
-	if last != nil {
-		rc.LastFiring = *last
-	}
+	rc.LastFiring = timestamp(last)
 	return rc, nil
 }
 
 // withTrailing is a row whose Scan fills extra destinations after the
-// caller's, so that scanCampaign reads rows with more columns than a
+// caller's, so that scanCampaignRow reads rows with more columns than a
 // campaign's.
 type withTrailing struct {
 	pgx.CollectableRow

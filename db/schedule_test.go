@@ -66,7 +66,7 @@ func TestDueRecurring(t *testing.T) {
 	tabs := recurringCampaign(f, "\t", "a") // btrim leaves tabs: recurring, and invalid
 
 	oneShot := f.campaign([]string{"a"})
-	blank := recurringCampaign(f, "   ", "a") // spaces only: one-shot
+	blank := recurringCampaign(f, "   ", "a") // spaces only: read as one-shot, for the domain to refuse
 	paused := recurringCampaign(f, "@daily", "a")
 	f.exec(`UPDATE campaigns SET status = 'paused' WHERE id = $1`, paused)
 	later := recurringCampaign(f, "@daily", "a")
@@ -78,7 +78,7 @@ func TestDueRecurring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[int64]campaign.RecurringCampaign{}
+	got := map[int64]campaign.RecurringRow{}
 	for _, c := range cs {
 		got[c.ID] = c
 	}
@@ -102,16 +102,16 @@ func TestDueRecurring(t *testing.T) {
 			t.Errorf("%s: not due", tt.name)
 			continue
 		}
-		if !c.LastFiring.Equal(tt.last) || c.Sending != tt.sending {
-			t.Errorf("%s: last firing %s, sending %v; want %s, %v", tt.name, c.LastFiring, c.Sending, tt.last, tt.sending)
+		if c.LastFiring.Valid != !tt.last.IsZero() || !c.LastFiring.Time.Equal(tt.last) || c.Sending != tt.sending {
+			t.Errorf("%s: last firing %+v, sending %v; want %s, %v", tt.name, c.LastFiring, c.Sending, tt.last, tt.sending)
 		}
 	}
 	if len(got) != len(tests) {
 		t.Errorf("due = %d campaigns, want %d (one-shot %d, blank %d, paused %d, later %d, completed %d must not be)",
 			len(got), len(tests), oneShot, blank, paused, later, completed)
 	}
-	if c := got[fresh]; c.Schedule != "@daily" || c.Template == nil || c.Template.ImgURL != "https://cdn.example.com/a.jpg" ||
-		c.WID != "w1" || c.Status != campaign.StatusActive || c.EndAt != nil {
+	if c := got[fresh]; c.Schedule == nil || *c.Schedule != "@daily" || c.Template == nil || c.Template.ImgURL != "https://cdn.example.com/a.jpg" ||
+		c.WID != "w1" || c.Status != campaign.StatusActive || c.EndAt.Valid {
 		t.Errorf("campaign read wrong: %+v", c)
 	}
 	if c := got[noTemplate]; c.Template != nil {

@@ -133,7 +133,11 @@ func TestCookbook(t *testing.T) {
 	if err != nil || len(checked) != 1 {
 		t.Fatalf("CheckCampaigns = %v, %v; want the nightly campaign", checked, err)
 	}
-	if _, err := campaign.Validate(checked[0].Campaign); err != nil {
+	c, err := checked[0].Campaign()
+	if err == nil {
+		_, err = campaign.Validate(c)
+	}
+	if err != nil {
 		t.Errorf("campaign %q does not validate: %v", checked[0].Name, err)
 	}
 	findings, err := store.CheckAudiences(ctx)

@@ -196,11 +196,11 @@ func TestCheckCampaignProblems(t *testing.T) {
 		t.Fatalf("check: %s", r)
 	}
 	want := []string{
-		`problem: campaign 2 "no account": w_id is empty: set campaigns.w_id to the sending account's wId; fix: UPDATE campaigns SET w_id = '<the logged-in account's wId>' WHERE id = 2`,
+		`problem: campaign 2 "no account": w_id is empty; fix: UPDATE campaigns SET w_id = '<the logged-in account's wId>' WHERE id = 2`,
 		`problem: campaign 3 "json": template "escaped": content looks JSON-escaped at line 1, column 15 (\" and \n written out, as in a JSON request body): store the XML itself; to decode it: UPDATE applet_templates SET content = ('"' || content || '"')::json #>> '{}' WHERE …; fix: correct applet_templates.content of template 2 "escaped": the <appmsg> element or the whole callback message, as pasted`,
 		`problem: campaign 4 "placeholder": template "unknown": content: unknown placeholder {{name}} at line 2, column 16 (known: {{wcId}}, {{campaignId}}, {{runId}}, {{deliveryId}}, {{date}}); fix: correct the placeholder in template 3 "unknown"`,
-		`problem: campaign 5 "image": template "bad img": img_url "cdn.example.com/c.jpg" is not an absolute http(s) URL; fix: set applet_templates.img_url of template 4 "bad img" to the cover's absolute http(s) URL`,
-		`problem: campaign 6 "no template": template: the campaign names no template (set campaigns.template_id); fix: UPDATE campaigns SET template_id = (SELECT id FROM applet_templates WHERE name = '…') WHERE id = 6`,
+		`problem: campaign 5 "image": template "bad img": img_url "cdn.example.com/c.jpg" is not an absolute http(s) URL; fix: set applet_templates.img_url of template 4 "bad img" to the cover's absolute http(s) URL, with known placeholders only`,
+		`problem: campaign 6 "no template": template_id is NULL, so the campaign names no template; fix: UPDATE campaigns SET template_id = (SELECT id FROM applet_templates WHERE name = '…') WHERE id = 6`,
 		`problem: campaign 7 "lists": list_ids names list 424242, which does not exist; fix: remove it (UPDATE campaigns SET list_ids = array_remove(list_ids, 424242) WHERE id = 7) or create the list; SELECT id, name FROM recipient_lists shows the lists there are`,
 		`problem: campaign 7 "lists": no recipients: campaigns.recipients is empty and list_ids names no list with members; fix: add wcIds to campaigns.recipients, or members to a list named in campaigns.list_ids`,
 		`problem: campaign 8 "bad ids": 2 of 3 recipients would be skipped for a malformed wcId, e.g. "" (invalid wcId: empty); fix: correct or remove them in campaigns.recipients or recipient_list_members (broadcaster_wcid_problem(wc_id) says what is wrong with each)`,
@@ -318,5 +318,45 @@ func TestCheckNetwork(t *testing.T) {
 	r = broadcaster(t, d.env, "check", "--network")
 	if r.code != 0 || strings.TrimSpace(r.stdout) != fmt.Sprintf("ok: configuration, database (schema version %d), 0 campaigns, api.base_url answers", db.WantSchemaVersion()) {
 		t.Errorf("check --network, clean: %s", r)
+	}
+}
+
+// TestCheckHostileRows: check reads every row whatever its columns hold,
+// and names each campaign the scheduler would mark invalid, on one
+// "problem: …; fix: …" line, instead of failing on the first.
+func TestCheckHostileRows(t *testing.T) {
+	t.Parallel()
+	d := newCheckDB(t, true)
+	d.exec(`ALTER TABLE campaigns DROP CONSTRAINT campaigns_template_id_fkey`)
+	seed := d.template("seed", "http://photocdn.sohu.com/20120323/Img338614056.jpg", "<msg>"+seedAppMsg+"</msg>")
+	spoil := func(name, status, set string) {
+		t.Helper()
+		id := d.campaign(name, seed, "wid-1", status, []string{"wxid_a"})
+		d.exec(`UPDATE campaigns SET `+set+` WHERE id = $1`, id)
+	}
+	spoil("fine", "active", "schedule = 'CRON_TZ=Asia/Shanghai 0 2 * * *', end_at = now() + interval '30 days'")
+	spoil("forever", "active", "schedule = '@daily', end_at = 'infinity'")
+	spoil("always", "paused", "start_at = '-infinity'")
+	spoil("blank", "active", "schedule = '   '")
+	spoil("typo", "active", "start_at = '0202-03-01'")
+	spoil("spaced", "active", "w_id = E'wid-1\\n'")
+	spoil("lookup", "active", "list_ids = ARRAY[NULL]::bigint[]")
+	spoil("dangling", "active", "template_id = 999")
+	spoil("marked", "invalid", "end_at = '-infinity', error = 'end_at is -infinity: set NULL for no end, or a timestamp'")
+
+	r := broadcaster(t, d.env, "check")
+	want := []string{
+		`problem: campaign 2 "forever": end_at is infinity; fix: set NULL for no end, or a timestamp`,
+		`problem: campaign 3 "always": start_at is -infinity; fix: set a timestamp (now() to start at once)`,
+		`problem: campaign 4 "blank": schedule is blank; fix: set NULL for a one-shot campaign, or a cron spec`,
+		`problem: campaign 5 "typo": start_at 0202-03-01T00:00:00Z is out of range (years 1970 to 9999); fix: set a timestamp (now() to start at once)`,
+		`problem: campaign 6 "spaced": w_id "wid-1\n" has leading or trailing whitespace; fix: UPDATE campaigns SET w_id = '<the logged-in account's wId>' WHERE id = 6`,
+		`problem: campaign 7 "lookup": list_ids holds NULL (a list looked up by a name that does not exist?); fix: remove it (UPDATE campaigns SET list_ids = array_remove(list_ids, NULL) WHERE id = 7) and add the list's id; SELECT id, name FROM recipient_lists shows the lists there are`,
+		`problem: campaign 8 "dangling": template_id 999 names no template; fix: UPDATE campaigns SET template_id = (SELECT id FROM applet_templates WHERE name = '…') WHERE id = 8`,
+		`problem: campaign 9 "marked": end_at is -infinity; fix: set NULL for no end, or a timestamp, then UPDATE campaigns SET status = 'active' WHERE id = 9`,
+	}
+	got := findings(r.stdout, "problem")
+	if r.code != 1 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("check: exit %d, problems:\n%s\nwant:\n%s\n%s", r.code, strings.Join(got, "\n"), strings.Join(want, "\n"), r)
 	}
 }

@@ -102,8 +102,18 @@ func (a *app) checkDatabase(ctx context.Context, r *checkReport, network, allowP
 // that each campaign's lines stay together.
 type checkedCampaign struct {
 	db.CheckedCampaign
-	invalid  error  // from campaign.Validate
+	invalid  error  // from CampaignRow.Campaign or campaign.Validate
 	coverURL string // rendered img_url, "" when invalid
+}
+
+// validate judges a campaign's row as the scheduler does when it fires:
+// first what the row holds, then whether the campaign can be sent.
+func validate(row campaign.CampaignRow) (*campaign.Prepared, error) {
+	c, err := row.Campaign()
+	if err != nil {
+		return nil, err
+	}
+	return campaign.Validate(c)
 }
 
 // checkCampaigns validates every campaign check looks at, reads the
@@ -126,7 +136,7 @@ func (a *app) checkCampaigns(ctx context.Context, r *checkReport, store *db.Stor
 	var covers []string
 	for i, c := range rows {
 		checked[i].CheckedCampaign = c
-		p, err := campaign.Validate(c.Campaign)
+		p, err := validate(c.CampaignRow)
 		if err != nil {
 			checked[i].invalid = err
 			continue
@@ -140,9 +150,10 @@ func (a *app) checkCampaigns(ctx context.Context, r *checkReport, store *db.Stor
 		images = sender.ProbeImages(ctx, sender.NewImageProbeClient(a.cfg.API.Timeout, allowPrivate), covers, probeConcurrency)
 	}
 	for _, c := range checked {
-		subject := fmt.Sprintf("campaign %d %q", c.ID, c.Name)
+		subject := fmt.Sprintf("campaign %d %s", c.ID, campaign.Quote(c.Name))
 		if c.invalid != nil {
-			r.problem(subject, c.invalid.Error(), validateFix(c.CheckedCampaign))
+			what, fix := invalidProblem(c.CheckedCampaign, c.invalid)
+			r.problem(subject, what, fix)
 		} else if c.Status == campaign.StatusInvalid {
 			r.problem(subject, "marked invalid ("+c.Error+") but now valid",
 				fmt.Sprintf("UPDATE campaigns SET status = 'active' WHERE id = %d, or 'cancelled' to drop it", c.ID))
@@ -169,35 +180,22 @@ func (a *app) checkCampaigns(ctx context.Context, r *checkReport, store *db.Stor
 	return len(rows), nil
 }
 
-// validateFix says where to repair a campaign campaign.Validate refused. The
-// message already says what is wrong; the fix names the row, precisely when
-// a single cause is evident from typed facts, else both rows involved.
-func validateFix(c db.CheckedCampaign) string {
-	var causes []string
-	if strings.TrimSpace(c.WID) == "" {
-		causes = append(causes, fmt.Sprintf("UPDATE campaigns SET w_id = '<the logged-in account's wId>' WHERE id = %d", c.ID))
-	}
-	if c.Template == nil {
-		causes = append(causes, fmt.Sprintf("UPDATE campaigns SET template_id = (SELECT id FROM applet_templates WHERE name = '…') WHERE id = %d", c.ID))
-	} else if _, err := campaign.Prepare(*c.Template); err != nil {
-		t := fmt.Sprintf("template %d %q", c.Template.ID, c.Template.Name)
-		switch {
-		case errors.Is(err, campaign.ErrImgURL):
-			causes = append(causes, "set applet_templates.img_url of "+t+" to the cover's absolute http(s) URL")
-		case errors.Is(err, campaign.ErrUnknownPlaceholder):
-			causes = append(causes, "correct the placeholder in "+t)
-		default:
-			causes = append(causes, "correct applet_templates.content of "+t+": the <appmsg> element or the whole callback message, as pasted")
-		}
-	}
-	fix := fmt.Sprintf("correct campaign %d as the message says", c.ID)
-	if len(causes) == 1 {
-		fix = causes[0]
+// invalidProblem splits why a campaign cannot be sent into what is wrong
+// and the fix, as the campaign.InvalidError carries them; a campaign
+// already marked invalid also needs setting active again once fixed.
+func invalidProblem(c db.CheckedCampaign, err error) (what, fix string) {
+	what = err.Error()
+	var ie *campaign.InvalidError
+	if errors.As(err, &ie) {
+		what, fix = ie.Problem, ie.Fix
 	}
 	if c.Status == campaign.StatusInvalid {
-		fix += fmt.Sprintf(", then UPDATE campaigns SET status = 'active' WHERE id = %d", c.ID)
+		if fix != "" {
+			fix += ", then "
+		}
+		fix += fmt.Sprintf("UPDATE campaigns SET status = 'active' WHERE id = %d", c.ID)
 	}
-	return fix
+	return what, fix
 }
 
 // checkAPI checks that the API base URL answers HTTP at all.

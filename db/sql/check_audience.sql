@@ -3,7 +3,9 @@
 -- (insert_deliveries.sql): inline recipients ∪ members of list_ids,
 -- de-duplicated; malformed wcIds (broadcaster_wcid_problem) and suppressed
 -- ones would be skipped. One row per finding, problems first; problem =
--- false is a note that needs no fix. No parameters: it runs as it is in psql.
+-- false is a note that needs no fix. Lists that do not exist are not here:
+-- they make the campaign invalid, and campaign.CampaignRow says so, for check
+-- as for the scheduler. No parameters: it runs as it is in psql.
 WITH c AS (
     SELECT id, name, recipients, list_ids
     FROM campaigns
@@ -36,17 +38,6 @@ WITH c AS (
     LEFT JOIN judged j ON j.campaign_id = c.id
     GROUP BY c.id
 ), findings (campaign_id, problem, message, fix) AS (
-    SELECT campaign_id, true,
-           CASE WHEN count(*) = 1 THEN 'list_ids names list ' ELSE 'list_ids names lists ' END
-               || string_agg(list_id::text, ', ' ORDER BY list_id)
-               || CASE WHEN count(*) = 1 THEN ', which does not exist' ELSE ', which do not exist' END,
-           format('remove it (UPDATE campaigns SET list_ids = array_remove(list_ids, %s) WHERE id = %s) '
-                  'or create the list; SELECT id, name FROM recipient_lists shows the lists there are',
-                  min(list_id), campaign_id)
-    FROM lists
-    WHERE name IS NULL
-    GROUP BY campaign_id
-    UNION ALL
     SELECT campaign_id, true,
            'no recipients: campaigns.recipients is empty and list_ids names no list with members',
            'add wcIds to campaigns.recipients, or members to a list named in campaigns.list_ids'
