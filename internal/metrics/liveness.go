@@ -94,7 +94,7 @@ type watchedRunStore struct {
 	w *LoopWatch
 }
 
-func (s watchedRunStore) DueOneShots(ctx context.Context, now time.Time) ([]campaign.Campaign, error) {
+func (s watchedRunStore) DueOneShots(ctx context.Context, now time.Time) ([]campaign.CampaignRow, error) {
 	defer s.w.call()()
 	return s.RunStore.DueOneShots(ctx, now)
 }
@@ -109,7 +109,7 @@ func (s watchedRunStore) CreateRun(ctx context.Context, campaignID int64, schedu
 	return s.RunStore.CreateRun(ctx, campaignID, scheduledFor)
 }
 
-func (s watchedRunStore) DueRecurring(ctx context.Context, now time.Time) ([]campaign.RecurringCampaign, error) {
+func (s watchedRunStore) DueRecurring(ctx context.Context, now time.Time) ([]campaign.RecurringRow, error) {
 	defer s.w.call()()
 	return s.RunStore.DueRecurring(ctx, now)
 }

@@ -36,14 +36,14 @@ func (s *stores) wait() error {
 	return s.err
 }
 
-func (s *stores) DueOneShots(context.Context, time.Time) ([]campaign.Campaign, error) {
+func (s *stores) DueOneShots(context.Context, time.Time) ([]campaign.CampaignRow, error) {
 	return nil, s.wait()
 }
 func (s *stores) MarkInvalid(context.Context, int64, string) error { return s.wait() }
 func (s *stores) CreateRun(context.Context, int64, time.Time) (campaign.Run, error) {
 	return campaign.Run{}, s.wait()
 }
-func (s *stores) DueRecurring(context.Context, time.Time) ([]campaign.RecurringCampaign, error) {
+func (s *stores) DueRecurring(context.Context, time.Time) ([]campaign.RecurringRow, error) {
 	return nil, s.wait()
 }
 func (s *stores) SkipFiring(context.Context, int64, time.Time, string) error { return s.wait() }
