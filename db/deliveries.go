@@ -68,10 +68,10 @@ func (s *Store) Record(ctx context.Context, results []campaign.Result) ([]int64,
 	a := newResultArrays(results)
 	var completed []int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, insertAttemptsSQL, a.attemptArgs()...); err != nil {
+		if _, err := tx.Exec(ctx, insertAttemptsSQL, a.attemptArgs()); err != nil {
 			return fmt.Errorf("insert attempts: %w", err)
 		}
-		rows, err := tx.Query(ctx, updateDeliveriesSQL, a.deliveryArgs()...)
+		rows, err := tx.Query(ctx, updateDeliveriesSQL, a.deliveryArgs())
 		if err != nil {
 			return fmt.Errorf("update deliveries: %w", err)
 		}
@@ -200,14 +200,23 @@ func overflowJSON(ids map[string]string) *string {
 	return &s
 }
 
-func (a *resultArrays) attemptArgs() []any {
-	return []any{a.id, a.attempt, a.wID, a.startedAt, a.durationMS,
-		a.httpStatus, a.code, a.outcome, a.attemptErr, a.resp}
+// attemptArgs binds insert_attempts.sql's arrays by name.
+func (a *resultArrays) attemptArgs() pgx.NamedArgs {
+	return pgx.NamedArgs{
+		"delivery_id": a.id, "attempt": a.attempt, "w_id": a.wID, "started_at": a.startedAt,
+		"duration_ms": a.durationMS, "http_status": a.httpStatus, "code": a.code,
+		"outcome": a.outcome, "error": a.attemptErr, "response": a.resp,
+	}
 }
 
-func (a *resultArrays) deliveryArgs() []any {
-	return []any{a.id, a.attempt, a.status, a.code, a.lastErr, a.msgIDs,
-		a.newMsgIDs, a.createTimes, a.msgType, a.sentAt, a.retryMS, a.wID, a.overflow}
+// deliveryArgs binds update_deliveries.sql's arrays by name.
+func (a *resultArrays) deliveryArgs() pgx.NamedArgs {
+	return pgx.NamedArgs{
+		"id": a.id, "attempt": a.attempt, "status": a.status, "code": a.code, "error": a.lastErr,
+		"msg_id": a.msgIDs, "new_msg_id": a.newMsgIDs, "create_time": a.createTimes,
+		"msg_type": a.msgType, "sent_at": a.sentAt, "retry_ms": a.retryMS, "w_id": a.wID,
+		"receipt_overflow": a.overflow,
+	}
 }
 
 // accountResults is, per sending account in a batch, what the circuit

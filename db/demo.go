@@ -130,8 +130,11 @@ type DemoSeed struct {
 // statement and returns the campaign's id.
 func (s *Store) SeedDemo(ctx context.Context, d DemoSeed) (int64, error) {
 	var id int64
-	err := s.pool.QueryRow(ctx, demoSeedSQL, d.TemplateName, d.ImgURL, d.Content, d.ListName,
-		d.Members, d.Suppressed, d.Inline, d.WID, d.CampaignName).Scan(&id)
+	err := s.pool.QueryRow(ctx, demoSeedSQL, pgx.NamedArgs{
+		"template_name": d.TemplateName, "img_url": d.ImgURL, "content": d.Content, "list_name": d.ListName,
+		"members": d.Members, "suppressed": d.Suppressed, "recipients": d.Inline, "w_id": d.WID,
+		"campaign_name": d.CampaignName,
+	}).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("seed demo: %w", err)
 	}

@@ -47,7 +47,7 @@ func (s *Store) RunSummaries(ctx context.Context, runIDs []int64) ([]campaign.Ru
 	if len(runIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, runSummariesSQL, runIDs)
+	rows, err := s.pool.Query(ctx, runSummariesSQL, pgx.NamedArgs{"runs": runIDs})
 	if err != nil {
 		return nil, fmt.Errorf("run summaries: %w", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 )
 
 var (
@@ -24,7 +26,7 @@ type Table struct {
 // ReportRuns returns campaign_run_summary rows, all of them or those of one
 // campaign or one run (a nil filter matches everything).
 func (s *Store) ReportRuns(ctx context.Context, campaignID, runID *int64) (Table, error) {
-	t, err := s.table(ctx, reportRunsSQL, campaignID, runID)
+	t, err := s.table(ctx, reportRunsSQL, pgx.NamedArgs{"campaign_id": campaignID, "run_id": runID})
 	if err != nil {
 		return t, fmt.Errorf("report runs: %w", err)
 	}
@@ -33,15 +35,15 @@ func (s *Store) ReportRuns(ctx context.Context, campaignID, runID *int64) (Table
 
 // ReportDeliveries returns every delivery of one run.
 func (s *Store) ReportDeliveries(ctx context.Context, runID int64) (Table, error) {
-	t, err := s.table(ctx, reportDeliveriesSQL, runID)
+	t, err := s.table(ctx, reportDeliveriesSQL, pgx.NamedArgs{"run_id": runID})
 	if err != nil {
 		return t, fmt.Errorf("report deliveries of run %d: %w", runID, err)
 	}
 	return t, nil
 }
 
-func (s *Store) table(ctx context.Context, sql string, args ...any) (Table, error) {
-	rows, err := s.pool.Query(ctx, sql, args...)
+func (s *Store) table(ctx context.Context, sql string, args pgx.NamedArgs) (Table, error) {
+	rows, err := s.pool.Query(ctx, sql, args)
 	if err != nil {
 		return Table{}, err
 	}

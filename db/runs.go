@@ -80,13 +80,13 @@ func (s *Store) CreateRun(ctx context.Context, campaignID int64, scheduledFor ti
 		if _, err := tx.Exec(ctx, workMemSQL); err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, insertRunSQL, campaignID, scheduledFor).Scan(&run.ID); err != nil {
+		if err := tx.QueryRow(ctx, insertRunSQL, pgx.NamedArgs{"campaign_id": campaignID, "scheduled_for": scheduledFor}).Scan(&run.ID); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return campaign.ErrRunExists
 			}
 			return err
 		}
-		if err := tx.QueryRow(ctx, insertDeliveriesSQL, run.ID, campaignID).Scan(&run.Total, &run.Skipped); err != nil {
+		if err := tx.QueryRow(ctx, insertDeliveriesSQL, pgx.NamedArgs{"run_id": run.ID, "campaign_id": campaignID}).Scan(&run.Total, &run.Skipped); err != nil {
 			return err
 		}
 		if run.Total > run.Skipped {
@@ -128,7 +128,7 @@ func recipientTooLong(err error) error {
 // completeRuns completes the runs among ids (all open runs when ids is nil)
 // that have nothing left to send.
 func completeRuns(ctx context.Context, q querier, ids []int64) ([]int64, error) {
-	rows, err := q.Query(ctx, completeRunsSQL, ids)
+	rows, err := q.Query(ctx, completeRunsSQL, pgx.NamedArgs{"runs": ids})
 	if err != nil {
 		return nil, fmt.Errorf("complete runs: %w", err)
 	}

@@ -70,7 +70,7 @@ func (r withTrailing) Scan(dest ...any) error {
 // SkipFiring implements campaign.RunStore.
 func (s *Store) SkipFiring(ctx context.Context, campaignID int64, at time.Time, note string) error {
 	var id int64
-	err := s.pool.QueryRow(ctx, skipRecurringFiringSQL, campaignID, at, note).Scan(&id)
+	err := s.pool.QueryRow(ctx, skipRecurringFiringSQL, pgx.NamedArgs{"campaign_id": campaignID, "scheduled_for": at, "note": note}).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return campaign.ErrRunExists
 	}
@@ -82,7 +82,7 @@ func (s *Store) SkipFiring(ctx context.Context, campaignID int64, at time.Time, 
 
 // CompleteEnded implements campaign.RunStore.
 func (s *Store) CompleteEnded(ctx context.Context, now time.Time) ([]int64, error) {
-	rows, err := s.pool.Query(ctx, completeEndedSQL, now)
+	rows, err := s.pool.Query(ctx, completeEndedSQL, pgx.NamedArgs{"ended_before": now})
 	if err != nil {
 		return nil, fmt.Errorf("complete ended campaigns: %w", err)
 	}

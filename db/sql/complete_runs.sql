@@ -1,5 +1,5 @@
--- Completes the open runs that have nothing left to send — those named in $1,
--- or all open runs when $1 is NULL — and the one-shot campaigns they belong to.
+-- Completes the open runs that have nothing left to send — those named in @runs,
+-- or all open runs when @runs is NULL — and the one-shot campaigns they belong to.
 -- Returns the runs it completed.
 WITH done AS (
     UPDATE campaign_runs r
@@ -7,7 +7,7 @@ WITH done AS (
         started_at = coalesce(r.started_at, now()),
         finished_at = now()
     WHERE r.status IN ('pending', 'running')
-      AND ($1::bigint[] IS NULL OR r.id = ANY ($1))
+      AND (@runs::bigint[] IS NULL OR r.id = ANY (@runs::bigint[]))
       AND NOT EXISTS (
           SELECT 1 FROM deliveries d
           WHERE d.run_id = r.id AND d.status IN ('pending', 'sending'))

@@ -1,9 +1,8 @@
 -- Fans a run out to one delivery per distinct recipient, in one statement:
 -- inline recipients ∪ members of the campaign's lists. Suppressed and malformed
 -- wcIds become skipped rows whose last_error says why.
--- $1 run id, $2 campaign id.
 WITH c AS (
-    SELECT recipients, list_ids FROM campaigns WHERE id = $2
+    SELECT recipients, list_ids FROM campaigns WHERE id = @campaign_id
 ), audience AS (
     SELECT coalesce(x.wc_id, '') AS wc_id
     FROM c, unnest(c.recipients) AS x (wc_id)
@@ -12,7 +11,7 @@ WITH c AS (
     FROM c JOIN recipient_list_members m ON m.list_id = ANY (c.list_ids)
 ), inserted AS (
     INSERT INTO deliveries (run_id, campaign_id, wc_id, status, last_error)
-    SELECT $1, $2, a.wc_id,
+    SELECT @run_id::bigint, @campaign_id::bigint, a.wc_id,
            CASE WHEN p.problem IS NULL AND s.wc_id IS NULL THEN 'pending' ELSE 'skipped' END,
            coalesce(p.problem,
                     CASE WHEN s.wc_id IS NOT NULL

@@ -4,6 +4,6 @@
 -- (campaign_id, scheduled_for) makes this once across instances, and keeps
 -- it from replacing a run already created: the loser gets no row back.
 INSERT INTO campaign_runs (campaign_id, scheduled_for, status, finished_at, note)
-VALUES ($1, $2, 'cancelled', now(), $3)
+VALUES (@campaign_id, @scheduled_for, 'cancelled', now(), @note)
 ON CONFLICT (campaign_id, scheduled_for) DO NOTHING
 RETURNING id

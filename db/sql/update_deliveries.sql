@@ -1,4 +1,4 @@
--- Writes each result onto its delivery, from parallel arrays. A result applies
+-- Writes each result onto its delivery, from parallel arrays bound by name. A result applies
 -- only to the attempt it belongs to (d.attempts = r.attempt); it may overwrite
 -- 'unknown' or 'pending' set by a reaper while this process could not reach the
 -- database, because what the API answered is better than a guess. But a late
@@ -24,9 +24,9 @@ SET status = CASE WHEN r.status = 'pending' AND run.status NOT IN ('pending', 'r
     claimed_by = NULL,
     lease_until = NULL,
     updated_at = now()
-FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::bigint[],
-            $7::bigint[], $8::bigint[], $9::int[], $10::timestamptz[], $11::bigint[], $12::text[],
-            $13::text[])
+FROM unnest(@id::bigint[], @attempt::int[], @status::text[], @code::text[], @error::text[],
+            @msg_id::bigint[], @new_msg_id::bigint[], @create_time::bigint[], @msg_type::int[],
+            @sent_at::timestamptz[], @retry_ms::bigint[], @w_id::text[], @receipt_overflow::text[])
     AS r (id, attempt, status, code, error, msg_id, new_msg_id, create_time, msg_type,
           sent_at, retry_ms, w_id, receipt_overflow),
     campaign_runs run
