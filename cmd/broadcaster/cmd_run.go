@@ -26,6 +26,7 @@ type services struct {
 	scheduler *campaign.Scheduler
 	dispatch  *campaign.Dispatcher
 	progress  *campaign.Progress
+	outage    *campaign.Outage
 }
 
 func runRun(ctx context.Context, a *app, args []string) error {
@@ -53,8 +54,14 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	if err := s.registry.Register(metrics.NewPendingCollector(store.PendingCount, metrics.DefaultPendingTimeout)); err != nil {
 		return err
 	}
+	s.outage = campaign.NewOutage(store, campaign.SystemClock{}, a.log, a.outageConfig())
+	if err := metrics.RegisterBreakers(s.registry, s.outage); err != nil {
+		return err
+	}
 	s.progress = campaign.NewProgress(store, campaign.SystemClock{}, a.log, campaign.DefaultProgressEvery)
-	s.dispatch = campaign.NewDispatcher(s.progress.DeliveryStore(m.DeliveryStore(store)), m.Sender(snd), a.dispatchConfig(), a.log)
+	dcfg := a.dispatchConfig()
+	dcfg.Outage = s.outage
+	s.dispatch = campaign.NewDispatcher(s.progress.DeliveryStore(m.DeliveryStore(store)), m.Sender(snd), dcfg, a.log)
 	s.scheduler = campaign.NewScheduler(m.RunStore(store), campaign.SystemClock{}, a.log,
 		campaign.WithTimezone(a.cfg.Scheduler.Location),
 		campaign.WithMisfireGrace(a.cfg.Scheduler.MisfireGrace),
@@ -80,6 +87,7 @@ func runOnce(ctx context.Context, a *app, s *services) error {
 	progressCtx, stopProgress := context.WithCancel(ctx)
 	var wg conc.WaitGroup
 	wg.Go(func() { _ = s.progress.Run(progressCtx) })
+	wg.Go(func() { _ = s.outage.Run(progressCtx) })
 	err := s.dispatch.Drain(ctx)
 	stopProgress()
 	wg.Wait()
@@ -110,6 +118,7 @@ func runDaemon(ctx context.Context, a *app, s *services) error {
 	wg.Go(func() { logStop(a, "scheduler", s.scheduler.Run(ctx)) })
 	wg.Go(func() { logStop(a, "listener", listener.Run(ctx)) })
 	wg.Go(func() { logStop(a, "progress", s.progress.Run(ctx)) })
+	wg.Go(func() { logStop(a, "api outage", s.outage.Run(ctx)) })
 	if srv != nil {
 		wg.Go(func() { logStop(a, "http server", srv.Run(ctx)) })
 	}
