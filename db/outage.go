@@ -47,7 +47,7 @@ func (s *Store) OutageState(ctx context.Context) (campaign.OutageState, error) {
 		return st, nil
 	}
 	if err != nil {
-		return st, fmt.Errorf("read api_outage: %w", err)
+		return st, fmt.Errorf("api_outage: %w", err)
 	}
 	st.Since, st.PausedUntil, st.ProbeUntil = outageTime(since), outageTime(until), outageTime(probed)
 	st.LastError, st.ProbeOwner = outageText(lastErr), outageText(owner)
