@@ -492,13 +492,23 @@ func (o *Outage) refreshLogged(ctx context.Context) {
 }
 
 // finish stores a decision still pending at stop, so other instances do not
-// wait a probe period to learn that the API answers again.
+// wait a probe period to learn that the API answers again, and hands on a
+// probe this process holds but never sent, so another instance may probe at
+// once instead of waiting out its lease.
 func (o *Outage) finish() {
 	ctx, cancel := context.WithTimeout(context.Background(), outageTimeout)
 	defer cancel()
 	o.io.Lock()
 	defer o.io.Unlock()
-	if err := o.flush(ctx); err != nil {
+	err := o.flush(ctx)
+	o.mu.Lock()
+	unsent := o.state.Paused() && o.state.ProbeMine && o.probeID == 0 && o.write == nil
+	o.mu.Unlock()
+	if err == nil && unsent {
+		now := o.clock.Now()
+		err = o.store.ProbeFailed(ctx, now, now, "")
+	}
+	if err != nil {
 		o.log.Warn().Err(err).Msg("could not share the API pause state at stop")
 	}
 }

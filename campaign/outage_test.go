@@ -251,3 +251,36 @@ func TestOutageProbeWithoutVerdictProbesAgain(t *testing.T) {
 		t.Error("a probe without verdict resumed sending")
 	}
 }
+
+// A process that stops holding a probe it never sent hands it on: another
+// instance probes at its next refresh instead of waiting out the lease.
+func TestOutageHandsOnAnUnsentProbeAtStop(t *testing.T) {
+	pool := dbtest.New(t)
+	clock := &manualClock{}
+	t0 := time.Now()
+	clock.Set(t0)
+	cfg := campaign.OutageConfig{Failures: 1, ProbeEvery: time.Second, ProbeLease: time.Hour}
+	a := newOutageInstance(t, db.NewStore(pool, "a"), clock, cfg)
+	b := newOutageInstance(t, db.NewStore(pool, "b"), clock, cfg)
+	a.observe(1, refused)
+	a.refresh()
+	b.refresh()
+	clock.Set(t0.Add(time.Second))
+	if got := a.claim(4); got != 1 {
+		t.Fatalf("a's probe: limit %d, want 1", got)
+	}
+	if got := b.claim(4); got != 0 {
+		t.Fatalf("b claimed %d while a holds the probe", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.o.Run(ctx) }()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	b.refresh()
+	if got := b.claim(4, campaign.Delivery{ID: 2}); got != 1 {
+		t.Fatalf("b's probe after a stopped: limit %d, want 1", got)
+	}
+}

@@ -87,8 +87,9 @@ func runOnce(ctx context.Context, a *app, s *services) error {
 	progressCtx, stopProgress := context.WithCancel(ctx)
 	var wg conc.WaitGroup
 	wg.Go(func() { _ = s.progress.Run(progressCtx) })
-	wg.Go(func() { _ = s.outage.Run(progressCtx) })
+	stopOutage := s.runOutage(ctx, a)
 	err := s.dispatch.Drain(ctx)
+	stopOutage()
 	stopProgress()
 	wg.Wait()
 	if err != nil {
@@ -114,11 +115,14 @@ func runDaemon(ctx context.Context, a *app, s *services) error {
 		wg          conc.WaitGroup
 		dispatchErr error
 	)
-	wg.Go(func() { dispatchErr = s.dispatch.Run(ctx) })
+	stopOutage := s.runOutage(ctx, a)
+	wg.Go(func() {
+		dispatchErr = s.dispatch.Run(ctx)
+		stopOutage()
+	})
 	wg.Go(func() { logStop(a, "scheduler", s.scheduler.Run(ctx)) })
 	wg.Go(func() { logStop(a, "listener", listener.Run(ctx)) })
 	wg.Go(func() { logStop(a, "progress", s.progress.Run(ctx)) })
-	wg.Go(func() { logStop(a, "api outage", s.outage.Run(ctx)) })
 	if srv != nil {
 		wg.Go(func() { logStop(a, "http server", srv.Run(ctx)) })
 	}
@@ -130,6 +134,23 @@ func runDaemon(ctx context.Context, a *app, s *services) error {
 	}
 	a.log.Info().Msg("stopped")
 	return nil
+}
+
+// runOutage reads the shared API pause once, so that no claim goes out
+// before a pause decided elsewhere is known, then runs it until the returned
+// stop is called: after the dispatcher, so that the results of its last sends
+// (a probe's among them) still reach the other instances.
+func (s *services) runOutage(ctx context.Context, a *app) (stop func()) {
+	if err := s.outage.Refresh(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn().Err(err).Msg("could not read the shared API pause state; trying again")
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var wg conc.WaitGroup
+	wg.Go(func() { logStop(a, "api outage", s.outage.Run(ctx)) })
+	return func() {
+		cancel()
+		wg.Wait()
+	}
 }
 
 // wake tells the scheduler and the dispatcher that campaigns changed: the
