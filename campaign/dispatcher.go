@@ -26,6 +26,9 @@ type DispatchConfig struct {
 	FlushEvery   time.Duration  // longest a result waits to be written (100ms)
 	StopTimeout  time.Duration  // how long to keep trying to record at stop (30s)
 	ReapEvery    time.Duration  // how often to recover expired leases (2s)
+	// Outage pauses claiming while the API as a whole does not answer,
+	// except for its probe; nil never pauses.
+	Outage *Outage
 	// GiveUpAfter ends Drain when the database has failed for this long
 	// without a break (2m): a batch job exits 1 and cron runs it again,
 	// rather than hanging. The daemon (Run) keeps trying.
@@ -149,8 +152,10 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 		}
 		free := d.cfg.Concurrency - int(d.inflight.Load())
 		if free > 0 {
-			claimed, err := d.store.Claim(ctx, ClaimParams{
-				Limit: free, Lease: d.cfg.Lease, Pacing: d.cfg.Pacing, Exclude: d.failing.accounts(),
+			claimed, err := d.cfg.Outage.Claim(ctx, free, func(limit int) ([]Delivery, error) {
+				return d.store.Claim(ctx, ClaimParams{
+					Limit: limit, Lease: d.cfg.Lease, Pacing: d.cfg.Pacing, Exclude: d.failing.accounts(),
+				})
 			})
 			if err != nil {
 				if err := failed(err, "claim failed"); err != nil {
@@ -175,6 +180,7 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 		} else {
 			failingSince = time.Time{}
 		}
+		next = max(next, d.cfg.Outage.Wait())
 		if done && untilDone {
 			d.reap(ctx) // a last sweep completes runs whose last results raced
 			return nil
@@ -254,7 +260,8 @@ func (d *Dispatcher) start(ctx context.Context, workers *pool.Pool, rec *recorde
 			signal(d.freed)
 		}()
 		res := d.attempt(sendCtx, dl)
-		if d.cfg.Pacing.BreakerFailures > 0 && res.Attempt.Outcome != OutcomeSent {
+		d.cfg.Outage.Observe(res)
+		if d.cfg.Pacing.BreakerFailures > 0 && res.Attempt.AccountFailure() {
 			d.failing.add(dl.WID)
 		}
 		rec.add(res)
@@ -391,7 +398,7 @@ func (u *unrecorded) recorded(rs []Result) {
 	defer u.mu.Unlock()
 	for _, r := range rs {
 		w := r.Delivery.WID
-		if r.Attempt.Outcome == OutcomeSent || u.n[w] == 0 {
+		if !r.Attempt.AccountFailure() || u.n[w] == 0 {
 			continue
 		}
 		if u.n[w]--; u.n[w] == 0 {

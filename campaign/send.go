@@ -74,6 +74,12 @@ type Attempt struct {
 	Error      string   // short human description of a non-sent outcome
 	Response   string   // raw response body (bounded), "" when none
 	Receipt    *Receipt // set when Outcome is OutcomeSent
+	// Transport marks a failure of the API as a whole rather than of the
+	// account: no usable HTTP answer (connection refused or reset, DNS,
+	// TLS, timeouts, an unreadable body) or an HTTP-level refusal from its
+	// front (5xx, 408, 429). Such attempts pause sending globally (Outage)
+	// and never count against the account's circuit breaker.
+	Transport bool
 }
 
 // Sender sends one message. It never returns a Go error: every way a call can

@@ -222,7 +222,10 @@ func (a *resultArrays) deliveryArgs() pgx.NamedArgs {
 // accountResults is, per sending account in a batch, what the circuit
 // breaker needs: whether a send succeeded (which restarts the count of
 // failures in a row) and how many attempts failed after the last success.
-// Every attempt that did not send counts as a failure.
+// Only the API's own answers count as failures (Attempt.AccountFailure):
+// a failure of the API as a whole (Attempt.Transport) pauses everyone
+// instead, and says nothing about this account. Every account of the batch
+// is listed all the same, so that any result ends its probe's hold.
 type accountResults struct {
 	wID   []string
 	reset []bool
@@ -239,9 +242,10 @@ func newAccountResults(results []campaign.Result) accountResults {
 			index[r.Delivery.WID] = i
 			a.wID, a.reset, a.fails = append(a.wID, r.Delivery.WID), append(a.reset, false), append(a.fails, 0)
 		}
-		if r.Attempt.Outcome == campaign.OutcomeSent {
+		switch {
+		case r.Attempt.Outcome == campaign.OutcomeSent:
 			a.reset[i], a.fails[i] = true, 0
-		} else {
+		case r.Attempt.AccountFailure():
 			a.fails[i]++
 		}
 	}

@@ -22,3 +22,5 @@ GRANT SELECT, UPDATE ON campaigns TO broadcaster_app;
 GRANT SELECT, INSERT, UPDATE ON campaign_runs, deliveries, delivery_attempts, sending_accounts TO broadcaster_app;
 GRANT SELECT ON schema_version, broadcaster_migrations, campaign_run_summary TO broadcaster_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO broadcaster_app;
+-- The global pause of sending, one row shared by every instance.
+GRANT SELECT, INSERT, UPDATE ON api_outage TO broadcaster_app;

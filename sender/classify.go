@@ -58,6 +58,15 @@ type Exchange struct {
 //     handled the request — possibly after WeChat accepted the message — so
 //     retrying could send it twice; "unknown" is the safe reading.
 //
+// Separately from the outcome, Transport marks what says nothing about the
+// sending account, only about the API as a whole: every exchange without an
+// API code read from a 2xx answer (no response, a cut, late, oversize or
+// unparseable body) and every HTTP status the API's front answers for
+// itself (5xx and the other statuses outside 200–499, 408, 429). A context
+// cancelled by the caller is neither: it says nothing about the API. Plain
+// 3xx and 4xx refuse this request as it stands, so they count against the
+// account like an API code.
+//
 // For a non-2xx answer whose body happens to be an API envelope, Code and the
 // message are recorded for the audit, but the status decides: a gateway's
 // status says more about the fate of the request than a body it relayed.
@@ -87,7 +96,7 @@ func classifyNoResponse(x Exchange) campaign.Attempt {
 	if err == nil {
 		err = errors.New("no response")
 	}
-	a := campaign.Attempt{Outcome: campaign.OutcomeAmbiguous}
+	a := campaign.Attempt{Outcome: campaign.OutcomeAmbiguous, Transport: !errors.Is(err, context.Canceled)}
 	switch {
 	case !x.Written:
 		a.Outcome = campaign.OutcomeRetry
@@ -106,6 +115,7 @@ func classifyNoResponse(x Exchange) campaign.Attempt {
 // happened.
 func classifyBody(a campaign.Attempt, x Exchange, retryCodes map[string]bool) campaign.Attempt {
 	a.Outcome = campaign.OutcomeAmbiguous
+	a.Transport = true // until an API code is read
 	switch {
 	case x.Err != nil && isTimeout(x.Err):
 		a.Error = fmt.Sprintf("timeout reading HTTP %d response", x.HTTPStatus)
@@ -123,6 +133,7 @@ func classifyBody(a campaign.Attempt, x Exchange, retryCodes map[string]bool) ca
 		return a
 	}
 	a.Code = storableCode(r.Code)
+	a.Transport = false
 	switch {
 	case r.Code == CodeSent:
 		a.Outcome = campaign.OutcomeSent
@@ -143,6 +154,7 @@ func classifyBody(a campaign.Attempt, x Exchange, retryCodes map[string]bool) ca
 // classifyStatus handles non-2xx answers, where the status decides.
 func classifyStatus(a campaign.Attempt, x Exchange) campaign.Attempt {
 	a.Outcome = statusOutcome(x.HTTPStatus)
+	a.Transport = frontStatus(x.HTTPStatus)
 	a.Error = describeStatus(x.HTTPStatus)
 	if x.Err != nil || x.Truncated {
 		return a
@@ -168,6 +180,15 @@ func statusOutcome(status int) campaign.Outcome {
 	default:
 		return campaign.OutcomeAmbiguous
 	}
+}
+
+// frontStatus reports a non-2xx status that speaks for the API as a whole
+// (its front timing out, rate limiting, or failing) rather than refusing
+// this one request; see Classify.
+func frontStatus(status int) bool {
+	return status == http.StatusRequestTimeout ||
+		status == http.StatusTooManyRequests ||
+		status < 200 || status > 499
 }
 
 // isTimeout reports a deadline of any kind: the context's, the client's

@@ -27,6 +27,7 @@ type services struct {
 	dispatch  *campaign.Dispatcher
 	progress  *campaign.Progress
 	probes    probes
+	outage    *campaign.Outage
 }
 
 func runRun(ctx context.Context, a *app, args []string) error {
@@ -54,8 +55,14 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	if err := s.registry.Register(metrics.NewPendingCollector(store.PendingCount, metrics.DefaultPendingTimeout)); err != nil {
 		return err
 	}
+	s.outage = campaign.NewOutage(store, campaign.SystemClock{}, a.log, a.outageConfig())
+	if err := metrics.RegisterBreakers(s.registry, s.outage); err != nil {
+		return err
+	}
 	s.progress = campaign.NewProgress(store, campaign.SystemClock{}, a.log, campaign.DefaultProgressEvery)
-	s.dispatch = campaign.NewDispatcher(s.probes.dispatcher.DeliveryStore(s.progress.DeliveryStore(m.DeliveryStore(store))), m.Sender(snd), a.dispatchConfig(), a.log)
+	dcfg := a.dispatchConfig()
+	dcfg.Outage = s.outage
+	s.dispatch = campaign.NewDispatcher(s.probes.dispatcher.DeliveryStore(s.progress.DeliveryStore(m.DeliveryStore(store))), m.Sender(snd), dcfg, a.log)
 	s.scheduler = campaign.NewScheduler(s.probes.scheduler.RunStore(m.RunStore(store)), campaign.SystemClock{}, a.log,
 		campaign.WithTimezone(a.cfg.Scheduler.Location),
 		campaign.WithMisfireGrace(a.cfg.Scheduler.MisfireGrace),
@@ -81,7 +88,9 @@ func runOnce(ctx context.Context, a *app, s *services) error {
 	progressCtx, stopProgress := context.WithCancel(ctx)
 	var wg conc.WaitGroup
 	wg.Go(func() { _ = s.progress.Run(progressCtx) })
+	stopOutage := s.runOutage(ctx, a)
 	err := s.dispatch.Drain(ctx)
+	stopOutage()
 	stopProgress()
 	wg.Wait()
 	if err != nil {
@@ -107,7 +116,11 @@ func runDaemon(ctx context.Context, a *app, s *services) error {
 		wg          conc.WaitGroup
 		dispatchErr error
 	)
-	wg.Go(func() { dispatchErr = s.dispatch.Run(ctx) })
+	stopOutage := s.runOutage(ctx, a)
+	wg.Go(func() {
+		dispatchErr = s.dispatch.Run(ctx)
+		stopOutage()
+	})
 	wg.Go(func() { logStop(a, "scheduler", s.scheduler.Run(ctx)) })
 	wg.Go(func() { logStop(a, "listener", listener.Run(ctx)) })
 	wg.Go(func() { logStop(a, "progress", s.progress.Run(ctx)) })
@@ -122,6 +135,23 @@ func runDaemon(ctx context.Context, a *app, s *services) error {
 	}
 	a.log.Info().Msg("stopped")
 	return nil
+}
+
+// runOutage reads the shared API pause once, so that no claim goes out
+// before a pause decided elsewhere is known, then runs it until the returned
+// stop is called: after the dispatcher, so that the results of its last sends
+// (a probe's among them) still reach the other instances.
+func (s *services) runOutage(ctx context.Context, a *app) (stop func()) {
+	if err := s.outage.Refresh(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn().Err(err).Msg("could not read the shared API pause state; trying again")
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var wg conc.WaitGroup
+	wg.Go(func() { logStop(a, "api outage", s.outage.Run(ctx)) })
+	return func() {
+		cancel()
+		wg.Wait()
+	}
 }
 
 // wake tells the scheduler and the dispatcher that campaigns changed: the

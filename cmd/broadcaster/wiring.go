@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -65,6 +66,31 @@ func (a *app) newSender() (*sender.Client, error) {
 		MaxConns:   a.cfg.Workers.Concurrency,
 		RetryCodes: a.cfg.Retry.Codes,
 	})
+}
+
+// The global pause of sending (SPEC §6): this many failures of the API as a
+// whole in a row, with no API answer between them, pause every instance, and
+// one probe goes every apiProbeEvery until the API answers. Five is above what
+// an occasional reset connection produces, and well below what one wave of
+// workers.concurrency requests to a dead API does; a probe every five seconds
+// resumes sending within seconds of the API's return while costing at most
+// one delivery's attempt per probe.
+const (
+	apiOutageFailures = 5
+	apiProbeEvery     = 5 * time.Second
+	apiOutageRefresh  = time.Second
+)
+
+// outageConfig maps the configuration onto the global pause's settings.
+func (a *app) outageConfig() campaign.OutageConfig {
+	d := a.dispatchConfig()
+	return campaign.OutageConfig{
+		Failures:   apiOutageFailures,
+		ProbeEvery: apiProbeEvery,
+		ProbeLease: d.Lease,
+		Refresh:    apiOutageRefresh,
+		Accounts:   d.Pacing,
+	}
 }
 
 // dispatchConfig maps the configuration onto the dispatcher's settings.
