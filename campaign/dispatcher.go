@@ -73,6 +73,7 @@ type Dispatcher struct {
 
 	inflight atomic.Int64
 	failing  unrecorded    // accounts with failed attempts not yet recorded
+	unsent   claims        // claimed, never sent: to release at the end
 	freed    chan struct{} // a worker finished
 	wake     chan struct{} // new work may be due
 }
@@ -114,7 +115,29 @@ func (d *Dispatcher) run(ctx context.Context, untilDone bool) error {
 	if n := rec.lost(); n > 0 && err == nil {
 		err = fmt.Errorf("%w: %d results", ErrResultsNotRecorded, n)
 	}
+	if n := d.releaseUnsent(ctx); n > 0 && err == nil {
+		err = fmt.Errorf("%w: %d claimed deliveries not released", ErrResultsNotRecorded, n)
+	}
 	return err
+}
+
+// releaseUnsent hands back the deliveries claimed but never sent because
+// the dispatcher was stopping, and returns how many it could not release.
+func (d *Dispatcher) releaseUnsent(ctx context.Context) int {
+	ds := d.unsent.take()
+	if len(ds) == 0 {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.StopTimeout)
+	defer cancel()
+	n, err := d.store.Release(ctx, ds)
+	if err != nil {
+		d.log.Error().Err(err).Int("deliveries", len(ds)).
+			Msg("stopping with claimed deliveries not released; they will be reaped as unknown")
+		return len(ds)
+	}
+	d.log.Info().Int("deliveries", n).Msg("released deliveries claimed but not sent")
+	return 0
 }
 
 // ErrDatabaseUnavailable ends a batch whose database stayed unreachable.
@@ -149,9 +172,7 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 		}
 		free := d.cfg.Concurrency - int(d.inflight.Load())
 		if free > 0 {
-			claimed, err := d.store.Claim(ctx, ClaimParams{
-				Limit: free, Lease: d.cfg.Lease, Pacing: d.cfg.Pacing, Exclude: d.failing.accounts(),
-			})
+			claimed, err := d.claim(ctx, free)
 			if err != nil {
 				if err := failed(err, "claim failed"); err != nil {
 					return err
@@ -159,7 +180,11 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 				d.pause(ctx, time.Second)
 				continue
 			}
-			for _, dl := range claimed {
+			for i, dl := range claimed {
+				if ctx.Err() != nil {
+					d.unsent.add(claimed[i:]...) // stopping: never handed to a request
+					break
+				}
 				d.start(ctx, workers, rec, dl)
 			}
 			if len(claimed) == free {
@@ -184,6 +209,23 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 		d.pause(ctx, min(d.cfg.PollInterval, next, d.cfg.ReapEvery))
 	}
 	return nil
+}
+
+// claimTimeout bounds a claim. A claim runs on a context that a stop does
+// not cancel: cancelled mid-statement, PostgreSQL may commit the claim while
+// the client drops its rows, and those deliveries would stay `sending` until
+// reaped as `unknown`, never sent.
+const claimTimeout = 10 * time.Second
+
+// claim takes up to limit due deliveries. Whatever a stop interrupts, the
+// claim completes, so that the caller holds every delivery it marked and
+// can send or release each one.
+func (d *Dispatcher) claim(ctx context.Context, limit int) ([]Delivery, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
+	defer cancel()
+	return d.store.Claim(ctx, ClaimParams{
+		Limit: limit, Lease: d.cfg.Lease, Pacing: d.cfg.Pacing, Exclude: d.failing.accounts(),
+	})
 }
 
 // idle is called when nothing more can be claimed now. It asks the store
@@ -253,7 +295,11 @@ func (d *Dispatcher) start(ctx context.Context, workers *pool.Pool, rec *recorde
 			d.inflight.Add(-1)
 			signal(d.freed)
 		}()
-		res := d.attempt(sendCtx, dl)
+		res, sent := d.attempt(ctx, sendCtx, dl)
+		if !sent {
+			d.unsent.add(dl)
+			return
+		}
 		if d.cfg.Pacing.BreakerFailures > 0 && res.Attempt.Outcome != OutcomeSent {
 			d.failing.add(dl.WID)
 		}
@@ -261,12 +307,14 @@ func (d *Dispatcher) start(ctx context.Context, workers *pool.Pool, rec *recorde
 	})
 }
 
-// attempt sends dl and decides its fate. A panic fails that delivery, never
+// attempt sends dl and decides its fate, unless stop ended before its
+// request could start (sent is false). A panic fails that delivery, never
 // the process.
-func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) (res Result) {
+func (d *Dispatcher) attempt(stop, ctx context.Context, dl Delivery) (res Result, sent bool) {
 	started := time.Now()
+	sent = true
 	var pc panics.Catcher
-	pc.Try(func() { res = d.send(ctx, dl) })
+	pc.Try(func() { res, sent = d.send(stop, ctx, dl) })
 	if r := pc.Recovered(); r != nil {
 		d.log.Error().Int64("delivery_id", dl.ID).Str("panic", fmt.Sprint(r.Value)).
 			Str("stack", string(r.Stack)).Msg("panic while sending; delivery failed")
@@ -274,13 +322,16 @@ func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) (res Result) {
 		res = Result{Delivery: dl, Status: DeliveryFailed, Error: msg,
 			Attempt: Attempt{Outcome: OutcomeFailed, StartedAt: started, Duration: time.Since(started), Error: msg}}
 	}
-	return res
+	return res, sent
 }
 
-func (d *Dispatcher) send(ctx context.Context, dl Delivery) Result {
+func (d *Dispatcher) send(stop, ctx context.Context, dl Delivery) (Result, bool) {
 	p, err := d.templates.get(ctx, dl)
 	if err != nil {
-		return d.unsendable(dl, err)
+		return d.unsendable(dl, err), true
+	}
+	if stop.Err() != nil {
+		return Result{}, false // no request yet: the delivery goes back
 	}
 	img, content := p.Render(Values{
 		WcID:       dl.WcID,
@@ -290,7 +341,7 @@ func (d *Dispatcher) send(ctx context.Context, dl Delivery) Result {
 		Date:       dl.ScheduledFor.In(d.cfg.Location).Format(time.DateOnly),
 	})
 	a := d.sender.Send(ctx, Message{WID: dl.WID, WcID: dl.WcID, ImgURL: img, Content: content})
-	return d.cfg.Retry.Decide(dl, a)
+	return d.cfg.Retry.Decide(dl, a), true
 }
 
 // unsendable is the result of a delivery whose template could not be had: a
@@ -404,6 +455,26 @@ func (u *unrecorded) accounts() []string {
 		out = append(out, w)
 	}
 	return out
+}
+
+// claims collects deliveries from several goroutines.
+type claims struct {
+	mu sync.Mutex
+	ds []Delivery
+}
+
+func (c *claims) add(ds ...Delivery) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ds = append(c.ds, ds...)
+}
+
+func (c *claims) take() []Delivery {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ds := c.ds
+	c.ds = nil
+	return ds
 }
 
 // signal wakes a waiter on ch without ever blocking.

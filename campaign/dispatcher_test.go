@@ -291,3 +291,74 @@ func TestDrainGivesUpOnAnUnreachableDatabase(t *testing.T) {
 		t.Errorf("Drain = %v, want ErrDatabaseUnavailable", err)
 	}
 }
+
+// stopMidClaim stops the dispatcher between a claim's commit and its return,
+// as a SIGTERM arriving mid-claim does. Like pgx reading rows on a cancelled
+// context, it then loses the rows if the claim ran on the stopped context.
+type stopMidClaim struct {
+	campaign.DeliveryStore
+	stop func()
+}
+
+func (s stopMidClaim) Claim(ctx context.Context, p campaign.ClaimParams) ([]campaign.Delivery, error) {
+	ds, err := s.DeliveryStore.Claim(ctx, p)
+	s.stop()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return ds, err
+}
+
+// stopMidTemplate stops the dispatcher while a claimed delivery's template
+// is being loaded.
+type stopMidTemplate struct {
+	campaign.DeliveryStore
+	stop func()
+}
+
+func (s stopMidTemplate) Template(ctx context.Context, campaignID int64) (campaign.Template, error) {
+	s.stop()
+	return s.DeliveryStore.Template(ctx, campaignID)
+}
+
+// A stop never strands a claimed delivery: what was claimed but not yet
+// handed to a request goes back to pending with its attempt given back, and
+// a later run sends it.
+func TestStopReleasesClaimedButUnsentDeliveries(t *testing.T) {
+	tests := []struct {
+		name string
+		wrap func(campaign.DeliveryStore, func()) campaign.DeliveryStore
+	}{
+		{"between the claim's commit and its return", func(s campaign.DeliveryStore, stop func()) campaign.DeliveryStore {
+			return stopMidClaim{s, stop}
+		}},
+		{"while a claimed delivery waits for its template", func(s campaign.DeliveryStore, stop func()) campaign.DeliveryStore {
+			return stopMidTemplate{s, stop}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, sendertest.Config{})
+			h.cfg.Concurrency = 4
+			h.campaign("stop", applet, recipients("r", 10))
+			h.createRuns()
+			ctx, cancel := context.WithCancel(h.ctx)
+			defer cancel()
+			store := tt.wrap(h.store, cancel)
+			if err := campaign.NewDispatcher(store, h.snd, h.cfg, zerologNop()).Run(ctx); err != nil {
+				t.Fatalf("Run = %v, want a clean stop", err)
+			}
+			if n := h.api.Stats().Requests; n != 0 {
+				t.Errorf("%d requests after the stop, want none", n)
+			}
+			if s := h.str(`SELECT string_agg(status || ' ' || attempts || ' ' || coalesce(claimed_by, '-'), ',' ORDER BY id) FROM (
+				SELECT DISTINCT ON (status, attempts, claimed_by) * FROM deliveries) d`); s != "pending 0 -" {
+				t.Fatalf("deliveries after the stop: %s, want all pending 0 unclaimed", s)
+			}
+			h.drain(nil)
+			if n := h.int64(`SELECT count(*) FROM deliveries WHERE status = 'sent' AND attempts = 1`); n != 10 {
+				t.Errorf("%d of 10 sent on their first attempt by the next run", n)
+			}
+		})
+	}
+}

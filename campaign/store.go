@@ -131,6 +131,11 @@ type DeliveryStore interface {
 	// send (a run whose last results two processes recorded at once can
 	// miss completion).
 	Reap(ctx context.Context, p ReapParams) (int, error)
+	// Release hands back deliveries this process claimed but never sent (it
+	// is stopping, or their template was not ready): pending again, with
+	// the claim's attempt given back. A delivery no longer held by this
+	// claim is left alone. It returns how many it released.
+	Release(ctx context.Context, ds []Delivery) (int, error)
 	// Outstanding counts what is left to send and says when the next
 	// delivery may go, given its backoff and its account's pacing.
 	Outstanding(ctx context.Context, p Pacing) (Outstanding, error)

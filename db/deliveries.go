@@ -112,6 +112,23 @@ func (s *Store) Reap(ctx context.Context, p campaign.ReapParams) (int, error) {
 	return reaped, nil
 }
 
+// Release implements campaign.DeliveryStore.
+func (s *Store) Release(ctx context.Context, ds []campaign.Delivery) (int, error) {
+	if len(ds) == 0 {
+		return 0, nil
+	}
+	ids := make([]int64, len(ds))
+	attempts := make([]int32, len(ds))
+	for i, d := range ds {
+		ids[i], attempts[i] = d.ID, int32(d.Attempt)
+	}
+	tag, err := s.pool.Exec(ctx, releaseSQL, pgx.NamedArgs{"ids": ids, "attempts": attempts, "owner": s.owner})
+	if err != nil {
+		return 0, fmt.Errorf("release claimed deliveries: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // Outstanding implements campaign.DeliveryStore.
 func (s *Store) Outstanding(ctx context.Context, p campaign.Pacing) (campaign.Outstanding, error) {
 	var (

@@ -3,6 +3,7 @@ package db_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -283,5 +284,41 @@ func TestTemplate(t *testing.T) {
 	}
 	if _, err := f.store.Template(f.ctx, id+1000); !errors.Is(err, campaign.ErrNotFound) {
 		t.Errorf("Template of a missing campaign: %v, want ErrNotFound", err)
+	}
+}
+
+func TestReleaseGivesBackOnlyThisProcesssUnsentClaims(t *testing.T) {
+	f := newFixture(t)
+	f.run(f.campaign([]string{"a", "b", "c", "d"}))
+	mine := f.claim(3)
+	other := *f
+	other.store = db.NewStore(f.pool, "other:2")
+	theirs := other.claim(1)
+	sent := mine[2]
+	f.record(campaign.Result{Delivery: sent, Status: campaign.DeliverySent, Attempt: campaign.Attempt{
+		Outcome: campaign.OutcomeSent, StartedAt: time.Now(), Code: "1000"}})
+	stale := mine[1]
+	stale.Attempt++ // a claim this process no longer holds at that attempt
+
+	n, err := f.store.Release(f.ctx, []campaign.Delivery{mine[0], stale, sent, theirs[0]})
+	if err != nil || n != 1 {
+		t.Fatalf("Release = %d, %v; want only the one unsent claim held as given", n, err)
+	}
+	got := f.str(`SELECT string_agg(wc_id || '=' || status || ' ' || attempts || ' ' || coalesce(claimed_by, '-') || ' ' || (lease_until IS NULL),
+		',' ORDER BY wc_id) FROM deliveries`)
+	want := map[string]string{
+		mine[0].WcID:   "pending 0 - true",
+		stale.WcID:     "sending 1 test:1 false",
+		sent.WcID:      "sent 1 - true",
+		theirs[0].WcID: "sending 1 other:2 false",
+	}
+	for _, part := range strings.Split(got, ",") {
+		wc, state, _ := strings.Cut(part, "=")
+		if want[wc] != state {
+			t.Errorf("%s: %s, want %s", wc, state, want[wc])
+		}
+	}
+	if again := f.claim(10); len(again) != 1 || again[0].ID != mine[0].ID || again[0].Attempt != 1 {
+		t.Errorf("claim after release = %+v, want the released delivery at attempt 1", again)
 	}
 }

@@ -25,6 +25,8 @@ var (
 	updateDeliveriesSQL string
 	//go:embed sql/reap.sql
 	reapSQL string
+	//go:embed sql/release.sql
+	releaseSQL string
 	//go:embed sql/outstanding.sql
 	outstandingSQL string
 	//go:embed sql/ensure_accounts.sql
