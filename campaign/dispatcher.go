@@ -11,7 +11,6 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/sourcegraph/conc"
 	"github.com/sourcegraph/conc/panics"
-	"github.com/sourcegraph/conc/pool"
 )
 
 // DispatchConfig tunes the dispatcher. Zero values get the defaults noted.
@@ -59,11 +58,15 @@ func (c DispatchConfig) withDefaults() DispatchConfig {
 	return c
 }
 
-// Dispatcher claims due deliveries from the store and sends them through a
-// bounded worker pool. It claims only as many deliveries as it has idle
-// workers, so a claimed delivery is sent at once and never waits out its
-// lease in a local queue; every retry goes back through the database, so any
-// instance may take it and a crash loses nothing.
+// Dispatcher claims due deliveries from the store and sends each on a
+// worker of its own. It has cfg.Concurrency slots: a claimed delivery holds
+// one from its claim until its result is written (or the claim released), so
+// a process claims only Concurrency − in flight − unwritten, and a claimed
+// delivery is sent at once, never waiting out its lease in a local queue.
+// While the last write of results failed it claims nothing: results held in
+// memory stay bounded by Concurrency, and so do the confirmed sends a crash
+// during a database outage can leave `unknown` (SPEC §6). Every retry goes
+// back through the database, so any instance may take it.
 type Dispatcher struct {
 	store     DeliveryStore
 	sender    Sender
@@ -71,11 +74,12 @@ type Dispatcher struct {
 	log       zerolog.Logger
 	templates templateCache
 
-	inflight atomic.Int64
-	failing  unrecorded    // accounts with failed attempts not yet recorded
-	unsent   claims        // claimed, never sent: to release at the end
-	freed    chan struct{} // a worker finished
-	wake     chan struct{} // new work may be due
+	held    atomic.Int64  // slots: claimed, result not yet written or claim released
+	busy    atomic.Int64  // workers between their claim and handing over a result
+	failing unrecorded    // accounts with failed attempts not yet recorded
+	unsent  claims        // claimed, never sent: to release at the end
+	freed   chan struct{} // a worker finished
+	wake    chan struct{} // new work may be due
 }
 
 // NewDispatcher returns a dispatcher sending store's deliveries with sender.
@@ -104,11 +108,11 @@ func (d *Dispatcher) Run(ctx context.Context) error { return d.run(ctx, false) }
 func (d *Dispatcher) Drain(ctx context.Context) error { return d.run(ctx, true) }
 
 func (d *Dispatcher) run(ctx context.Context, untilDone bool) error {
-	rec := newRecorder(d.store, d.cfg, d.log, d.runsCompleted, d.failing.recorded)
+	rec := newRecorder(d.store, d.cfg, d.log, d.runsCompleted, d.written)
 	var bg conc.WaitGroup
 	bg.Go(rec.run)
-	workers := pool.New().WithMaxGoroutines(d.cfg.Concurrency)
-	err := d.loop(ctx, untilDone, workers, rec)
+	var workers conc.WaitGroup
+	err := d.loop(ctx, untilDone, &workers, rec)
 	workers.Wait()
 	rec.close()
 	bg.Wait()
@@ -136,6 +140,7 @@ func (d *Dispatcher) releaseUnsent(ctx context.Context) int {
 			Msg("stopping with claimed deliveries not released; they will be reaped as unknown")
 		return len(ds)
 	}
+	d.held.Add(-int64(len(ds)))
 	d.log.Info().Int("deliveries", n).Msg("released deliveries claimed but not sent")
 	return 0
 }
@@ -150,7 +155,7 @@ var ErrResultsNotRecorded = errors.New("stopped with results not recorded (datab
 
 // loop claims and starts deliveries until ctx ends or, when untilDone,
 // nothing is left.
-func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Pool, rec *recorder) error {
+func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *conc.WaitGroup, rec *recorder) error {
 	var lastReap, failingSince time.Time
 	failed := func(err error, what string) error {
 		if ctx.Err() != nil {
@@ -170,8 +175,7 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 			d.reap(ctx)
 			lastReap = time.Now()
 		}
-		free := d.cfg.Concurrency - int(d.inflight.Load())
-		if free > 0 {
+		if free := d.free(rec); free > 0 {
 			claimed, err := d.claim(ctx, free)
 			if err != nil {
 				if err := failed(err, "claim failed"); err != nil {
@@ -180,6 +184,7 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 				d.pause(ctx, time.Second)
 				continue
 			}
+			d.held.Add(int64(len(claimed)))
 			for i, dl := range claimed {
 				if ctx.Err() != nil {
 					d.unsent.add(claimed[i:]...) // stopping: never handed to a request
@@ -191,7 +196,7 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 				continue // more may be due right now
 			}
 		}
-		done, next, err := d.idle(ctx, rec, d.inflight.Load() == 0)
+		done, next, err := d.idle(ctx, rec, d.busy.Load() == 0)
 		if err != nil {
 			if err := failed(err, "could not check what is left to send"); err != nil {
 				return err
@@ -209,6 +214,24 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 		d.pause(ctx, min(d.cfg.PollInterval, next, d.cfg.ReapEvery))
 	}
 	return nil
+}
+
+// free is how many deliveries may be claimed now: the slots not held by a
+// delivery in flight or a result not yet written, and none while the last
+// write of results failed.
+func (d *Dispatcher) free(rec *recorder) int {
+	if rec.failing() {
+		return 0
+	}
+	return d.cfg.Concurrency - int(d.held.Load())
+}
+
+// written is told of every batch of results the recorder wrote: their
+// slots are free again.
+func (d *Dispatcher) written(rs []Result) {
+	d.failing.recorded(rs)
+	d.held.Add(-int64(len(rs)))
+	signal(d.freed)
 }
 
 // claimTimeout bounds a claim. A claim runs on a context that a stop does
@@ -284,15 +307,16 @@ func (d *Dispatcher) reap(ctx context.Context) {
 	}
 }
 
-// start sends one claimed delivery on the pool. The send is detached from
-// ctx: a request already started finishes (bounded by the sender's timeout)
-// and is recorded, even when the process is stopping.
-func (d *Dispatcher) start(ctx context.Context, workers *pool.Pool, rec *recorder, dl Delivery) {
-	d.inflight.Add(1)
+// start sends one claimed delivery on a worker of its own; the delivery's
+// slot, taken at claim, is freed once its result is written. The send is
+// detached from ctx: a request already started finishes (bounded by the
+// sender's timeout) and is recorded, even when the process is stopping.
+func (d *Dispatcher) start(ctx context.Context, workers *conc.WaitGroup, rec *recorder, dl Delivery) {
+	d.busy.Add(1)
 	sendCtx := context.WithoutCancel(ctx)
 	workers.Go(func() {
 		defer func() {
-			d.inflight.Add(-1)
+			d.busy.Add(-1)
 			signal(d.freed)
 		}()
 		res, sent := d.attempt(ctx, sendCtx, dl)

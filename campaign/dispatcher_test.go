@@ -362,3 +362,80 @@ func TestStopReleasesClaimedButUnsentDeliveries(t *testing.T) {
 		})
 	}
 }
+
+// brokenWrites fails every Record from its failFrom-th call on, as a role
+// that lost its privileges or a stopped database does, until healed.
+type brokenWrites struct {
+	campaign.DeliveryStore
+	failFrom int
+	mu       sync.Mutex
+	calls    int
+	failed   int
+	healed   bool
+}
+
+var errWriteRefused = errors.New("permission denied for sequence delivery_attempts_id_seq")
+
+func (b *brokenWrites) Record(ctx context.Context, rs []campaign.Result) ([]int64, error) {
+	b.mu.Lock()
+	b.calls++
+	fail := b.calls >= b.failFrom && !b.healed
+	if fail {
+		b.failed++
+	}
+	b.mu.Unlock()
+	if fail {
+		return nil, errWriteRefused
+	}
+	return b.DeliveryStore.Record(ctx, rs)
+}
+
+func (b *brokenWrites) failures() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.failed
+}
+
+func (b *brokenWrites) heal() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.healed = true
+}
+
+// Backpressure: while results cannot be written, nothing more is claimed, so
+// at most workers.concurrency confirmed sends wait in memory (and could end
+// `unknown` if the process died now). Once writes succeed, every result is
+// recorded and sending goes on.
+func TestNoClaimsWhileResultsCannotBeWritten(t *testing.T) {
+	h := newHarness(t, sendertest.Config{})
+	h.cfg.Concurrency = 4
+	h.cfg.FlushSize = 1 // every result is its own write, so the second one fails
+	const n = 200
+	h.campaign("backpressure", applet, recipients("r", n))
+	h.createRuns()
+	store := &brokenWrites{DeliveryStore: h.store, failFrom: 2}
+	ctx, cancel := context.WithTimeout(h.ctx, 60*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- campaign.NewDispatcher(store, h.snd, h.cfg, zerologNop()).Drain(ctx) }()
+
+	// Let the recorder fail a few times: long enough for any claim that
+	// was going to happen to have happened.
+	eventually(t, func() bool { return store.failures() >= 3 })
+	unrecorded := int64(h.api.Stats().Sent) - h.int64(`SELECT count(*) FROM deliveries WHERE status = 'sent'`)
+	if unrecorded > int64(h.cfg.Concurrency) {
+		t.Errorf("%d sends confirmed by the API but not recorded while writes failed, want at most concurrency %d",
+			unrecorded, h.cfg.Concurrency)
+	}
+
+	store.heal()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := h.int64(`SELECT count(*) FROM deliveries WHERE status = 'sent' AND attempts = 1`); got != n {
+		t.Errorf("%d of %d recorded sent on their first attempt", got, n)
+	}
+	if got := h.api.Stats().Requests; got != n {
+		t.Errorf("API requests = %d, want %d (nothing resent)", got, n)
+	}
+}

@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -13,7 +14,9 @@ var errNotRecorded = errors.New("results not yet recorded: database unavailable"
 
 // recorder writes results to the store in batches, off the workers' path, so
 // a send costs no transaction of its own. Results whose write fails are kept
-// and written again, with backoff, until the database is back (SPEC §6).
+// and written again, with backoff, until the database is back (SPEC §6);
+// meanwhile failing tells the dispatcher to claim nothing, and since every
+// unwritten result holds one of its slots, at most Concurrency are kept.
 type recorder struct {
 	store      DeliveryStore
 	log        zerolog.Logger
@@ -24,6 +27,7 @@ type recorder struct {
 	flushes    chan chan error
 	completed  func([]int64)
 	written    func([]Result)
+	broken     atomic.Bool // the last write failed
 
 	buf      []Result
 	failures int
@@ -42,15 +46,20 @@ func newRecorder(store DeliveryStore, cfg DispatchConfig, log zerolog.Logger, co
 		batch:      cfg.FlushSize,
 		every:      cfg.FlushEvery,
 		stopWithin: cfg.StopTimeout,
-		in:         make(chan Result, cfg.Concurrency*2),
+		in:         make(chan Result, cfg.Concurrency), // never full: a result holds a slot
 		flushes:    make(chan chan error),
 		completed:  completed,
 		written:    written,
 	}
 }
 
-// add queues a result; it blocks only when the recorder is far behind.
+// add queues a result. It never blocks: results not yet written are at most
+// the dispatcher's Concurrency.
 func (r *recorder) add(res Result) { r.in <- res }
+
+// failing reports whether the last write failed: until one succeeds, no new
+// delivery may be claimed.
+func (r *recorder) failing() bool { return r.broken.Load() }
 
 // flush writes everything queued so far and reports whether it succeeded.
 func (r *recorder) flush(ctx context.Context) error {
@@ -132,6 +141,7 @@ func (r *recorder) write() {
 	defer cancel()
 	completed, err := r.store.Record(ctx, r.buf)
 	if err != nil {
+		r.broken.Store(true)
 		r.failures++
 		wait := min(time.Duration(1<<min(r.failures, 5))*250*time.Millisecond, 10*time.Second)
 		r.retryAt = time.Now().Add(wait)
@@ -142,6 +152,7 @@ func (r *recorder) write() {
 	if r.failures > 0 {
 		r.log.Info().Int("results", len(r.buf)).Msg("database is back; results recorded")
 	}
+	r.broken.Store(false)
 	if r.written != nil {
 		r.written(r.buf)
 	}
