@@ -85,13 +85,12 @@ type Dispatcher struct {
 // NewDispatcher returns a dispatcher sending store's deliveries with sender.
 func NewDispatcher(store DeliveryStore, sender Sender, cfg DispatchConfig, log zerolog.Logger) *Dispatcher {
 	return &Dispatcher{
-		store:     store,
-		sender:    sender,
-		cfg:       cfg.withDefaults(),
-		log:       log,
-		templates: templateCache{store: store, runs: map[int64]*Prepared{}},
-		freed:     make(chan struct{}, 1),
-		wake:      make(chan struct{}, 1),
+		store:  store,
+		sender: sender,
+		cfg:    cfg.withDefaults(),
+		log:    log,
+		freed:  make(chan struct{}, 1),
+		wake:   make(chan struct{}, 1),
 	}
 }
 
@@ -176,7 +175,7 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *conc.Wai
 			lastReap = time.Now()
 		}
 		if free := d.free(rec); free > 0 {
-			claimed, err := d.claim(ctx, free)
+			n, err := d.claimAndStart(ctx, free, workers, rec)
 			if err != nil {
 				if err := failed(err, "claim failed"); err != nil {
 					return err
@@ -184,15 +183,7 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *conc.Wai
 				d.pause(ctx, time.Second)
 				continue
 			}
-			d.held.Add(int64(len(claimed)))
-			for i, dl := range claimed {
-				if ctx.Err() != nil {
-					d.unsent.add(claimed[i:]...) // stopping: never handed to a request
-					break
-				}
-				d.start(ctx, workers, rec, dl)
-			}
-			if len(claimed) == free {
+			if n == free {
 				continue // more may be due right now
 			}
 		}
@@ -239,6 +230,63 @@ func (d *Dispatcher) written(rs []Result) {
 // the client drops its rows, and those deliveries would stay `sending` until
 // reaped as `unknown`, never sent.
 const claimTimeout = 10 * time.Second
+
+// claimAndStart prepares the templates of open runs, claims up to limit
+// deliveries and starts each at once. A delivery whose run's template was
+// not prepared (its run began between the two queries) is released rather
+// than sent late behind a newer token, and so is everything claimed once a
+// stop has come. It returns how many it claimed.
+func (d *Dispatcher) claimAndStart(ctx context.Context, limit int, workers *conc.WaitGroup, rec *recorder) (int, error) {
+	d.retryRelease(ctx)
+	if err := d.templates.refresh(ctx, d.store); err != nil || ctx.Err() != nil {
+		return 0, err
+	}
+	claimed, err := d.claim(ctx, limit)
+	if err != nil {
+		return 0, err
+	}
+	d.held.Add(int64(len(claimed)))
+	var unready []Delivery
+	for i, dl := range claimed {
+		if ctx.Err() != nil {
+			d.unsent.add(claimed[i:]...) // stopping: released on the way out
+			break
+		}
+		rt, ok := d.templates.get(dl.RunID)
+		if !ok {
+			unready = append(unready, dl)
+			continue
+		}
+		d.start(ctx, workers, rec, dl, rt)
+	}
+	d.release(ctx, unready)
+	return len(claimed), nil
+}
+
+// release hands back claimed deliveries that were not sent. Those it could
+// not release keep their slots and are tried again before the next claim
+// and at stop.
+func (d *Dispatcher) release(ctx context.Context, ds []Delivery) {
+	if len(ds) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
+	defer cancel()
+	if _, err := d.store.Release(ctx, ds); err != nil {
+		d.log.Warn().Err(err).Int("deliveries", len(ds)).Msg("could not release unsent deliveries; trying again")
+		d.unsent.add(ds...)
+		return
+	}
+	d.held.Add(-int64(len(ds)))
+}
+
+// retryRelease tries again to release what an earlier release could not,
+// unless the dispatcher is stopping (it releases everything on its way out).
+func (d *Dispatcher) retryRelease(ctx context.Context) {
+	if ctx.Err() == nil {
+		d.release(ctx, d.unsent.take())
+	}
+}
 
 // claim takes up to limit due deliveries. Whatever a stop interrupts, the
 // claim completes, so that the caller holds every delivery it marked and
@@ -311,7 +359,7 @@ func (d *Dispatcher) reap(ctx context.Context) {
 // slot, taken at claim, is freed once its result is written. The send is
 // detached from ctx: a request already started finishes (bounded by the
 // sender's timeout) and is recorded, even when the process is stopping.
-func (d *Dispatcher) start(ctx context.Context, workers *conc.WaitGroup, rec *recorder, dl Delivery) {
+func (d *Dispatcher) start(ctx context.Context, workers *conc.WaitGroup, rec *recorder, dl Delivery, rt runTemplate) {
 	d.busy.Add(1)
 	sendCtx := context.WithoutCancel(ctx)
 	workers.Go(func() {
@@ -319,7 +367,7 @@ func (d *Dispatcher) start(ctx context.Context, workers *conc.WaitGroup, rec *re
 			d.busy.Add(-1)
 			signal(d.freed)
 		}()
-		res, sent := d.attempt(ctx, sendCtx, dl)
+		res, sent := d.attempt(ctx, sendCtx, dl, rt)
 		if !sent {
 			d.unsent.add(dl)
 			return
@@ -334,11 +382,11 @@ func (d *Dispatcher) start(ctx context.Context, workers *conc.WaitGroup, rec *re
 // attempt sends dl and decides its fate, unless stop ended before its
 // request could start (sent is false). A panic fails that delivery, never
 // the process.
-func (d *Dispatcher) attempt(stop, ctx context.Context, dl Delivery) (res Result, sent bool) {
+func (d *Dispatcher) attempt(stop, ctx context.Context, dl Delivery, rt runTemplate) (res Result, sent bool) {
 	started := time.Now()
 	sent = true
 	var pc panics.Catcher
-	pc.Try(func() { res, sent = d.send(stop, ctx, dl) })
+	pc.Try(func() { res, sent = d.send(stop, ctx, dl, rt) })
 	if r := pc.Recovered(); r != nil {
 		d.log.Error().Int64("delivery_id", dl.ID).Str("panic", fmt.Sprint(r.Value)).
 			Str("stack", string(r.Stack)).Msg("panic while sending; delivery failed")
@@ -349,15 +397,14 @@ func (d *Dispatcher) attempt(stop, ctx context.Context, dl Delivery) (res Result
 	return res, sent
 }
 
-func (d *Dispatcher) send(stop, ctx context.Context, dl Delivery) (Result, bool) {
-	p, err := d.templates.get(ctx, dl)
-	if err != nil {
-		return d.unsendable(dl, err), true
+func (d *Dispatcher) send(stop, ctx context.Context, dl Delivery, rt runTemplate) (Result, bool) {
+	if rt.err != nil {
+		return d.unsendable(dl, rt.err), true
 	}
 	if stop.Err() != nil {
 		return Result{}, false // no request yet: the delivery goes back
 	}
-	img, content := p.Render(Values{
+	img, content := rt.p.Render(Values{
 		WcID:       dl.WcID,
 		CampaignID: dl.CampaignID,
 		RunID:      dl.RunID,
@@ -368,14 +415,10 @@ func (d *Dispatcher) send(stop, ctx context.Context, dl Delivery) (Result, bool)
 	return d.cfg.Retry.Decide(dl, a), true
 }
 
-// unsendable is the result of a delivery whose template could not be had: a
-// broken template fails it, a database hiccup retries it later.
+// unsendable is the result of a delivery whose template is broken: it
+// fails.
 func (d *Dispatcher) unsendable(dl Delivery, err error) Result {
-	a := Attempt{Outcome: OutcomeRetry, StartedAt: time.Now(), Error: err.Error()}
-	if IsInvalid(err) {
-		a.Outcome = OutcomeFailed
-	}
-	return d.cfg.Retry.Decide(dl, a)
+	return d.cfg.Retry.Decide(dl, Attempt{Outcome: OutcomeFailed, StartedAt: time.Now(), Error: err.Error()})
 }
 
 func (d *Dispatcher) runsCompleted(runs []int64) {
@@ -383,61 +426,6 @@ func (d *Dispatcher) runsCompleted(runs []int64) {
 		d.templates.forget(id)
 		d.log.Debug().Int64("run_id", id).Msg("run completed")
 	}
-}
-
-// maxCachedRuns bounds the template cache of a long-running daemon.
-const maxCachedRuns = 1024
-
-// templateCache holds each run's prepared template, so a template is parsed
-// once per run rather than once per delivery.
-type templateCache struct {
-	store DeliveryStore
-	mu    sync.Mutex
-	runs  map[int64]*Prepared
-}
-
-// templateTimeout bounds a template lookup: a worker waiting on a stalled
-// database must not outlive its claim.
-const templateTimeout = 5 * time.Second
-
-func (c *templateCache) get(ctx context.Context, dl Delivery) (*Prepared, error) {
-	if p := c.cached(dl.RunID); p != nil {
-		return p, nil
-	}
-	// Loaded without the lock: workers of other runs never wait on it, and
-	// two workers loading the same run's template at once is harmless.
-	ctx, cancel := context.WithTimeout(ctx, templateTimeout)
-	defer cancel()
-	t, err := c.store.Template(ctx, dl.CampaignID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, invalid("campaign %d has no template", dl.CampaignID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	p, err := Prepare(t)
-	if err != nil {
-		return nil, invalid("template %q: %v", t.Name, err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.runs) >= maxCachedRuns {
-		clear(c.runs) // runs completed by other instances are never forgotten one by one
-	}
-	c.runs[dl.RunID] = p
-	return p, nil
-}
-
-func (c *templateCache) cached(runID int64) *Prepared {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.runs[runID]
-}
-
-func (c *templateCache) forget(runID int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.runs, runID)
 }
 
 // unrecorded counts, per account, failed attempts whose results are not in

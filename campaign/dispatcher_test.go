@@ -309,11 +309,17 @@ func (s stopMidClaim) Claim(ctx context.Context, p campaign.ClaimParams) ([]camp
 	return ds, err
 }
 
-// stopMidTemplate stops the dispatcher while a claimed delivery's template
-// is being loaded.
+// stopMidTemplate stops the dispatcher while templates are being loaded:
+// before the claim they are prepared for, or (as it once was) while a
+// claimed delivery waited for its run's template.
 type stopMidTemplate struct {
 	campaign.DeliveryStore
 	stop func()
+}
+
+func (s stopMidTemplate) OpenTemplates(ctx context.Context, known []int64) ([]campaign.RunTemplate, error) {
+	s.stop()
+	return s.DeliveryStore.OpenTemplates(ctx, known)
 }
 
 func (s stopMidTemplate) Template(ctx context.Context, campaignID int64) (campaign.Template, error) {
@@ -332,7 +338,7 @@ func TestStopReleasesClaimedButUnsentDeliveries(t *testing.T) {
 		{"between the claim's commit and its return", func(s campaign.DeliveryStore, stop func()) campaign.DeliveryStore {
 			return stopMidClaim{s, stop}
 		}},
-		{"while a claimed delivery waits for its template", func(s campaign.DeliveryStore, stop func()) campaign.DeliveryStore {
+		{"while templates load", func(s campaign.DeliveryStore, stop func()) campaign.DeliveryStore {
 			return stopMidTemplate{s, stop}
 		}},
 	}

@@ -2,7 +2,9 @@ package campaign_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,5 +145,81 @@ func eventually(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 30s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// crowded returns the 1-second windows in which the API saw more than
+// burst + perSecond sends of one account (SPEC §6), allowing tolerance for
+// the jitter of loopback requests: each window is 1s − tolerance long.
+func crowded(ts []time.Time, burst int, perSecond float64, tolerance time.Duration) []string {
+	limit := burst + int(perSecond)
+	var out []string
+	for i, start := range ts {
+		end := start.Add(time.Second - tolerance)
+		n := 0
+		for _, t := range ts[i:] {
+			if !t.After(end) {
+				n++
+			}
+		}
+		if n > limit {
+			out = append(out, fmt.Sprintf("%d sends within 1s from send %d (limit %d)", n, i+1, limit))
+		}
+	}
+	return out
+}
+
+// slowTemplates makes every template lookup that starts within the first
+// stall of the first one wait for the end of it, as a busy database does
+// to a run's first deliveries.
+type slowTemplates struct {
+	campaign.DeliveryStore
+	stall time.Duration
+	once  sync.Once
+	until time.Time
+}
+
+func (s *slowTemplates) wait() {
+	s.once.Do(func() { s.until = time.Now().Add(s.stall) })
+	time.Sleep(time.Until(s.until))
+}
+
+func (s *slowTemplates) OpenTemplates(ctx context.Context, known []int64) ([]campaign.RunTemplate, error) {
+	s.wait()
+	return s.DeliveryStore.OpenTemplates(ctx, known)
+}
+
+func (s *slowTemplates) Template(ctx context.Context, campaignID int64) (campaign.Template, error) {
+	s.wait()
+	return s.DeliveryStore.Template(ctx, campaignID)
+}
+
+// The spacing the API sees honours the pacing from a run's first send on,
+// however long the run's template takes to load: the token is spent when a
+// delivery is claimed, so the claim must be followed by the request at once.
+func TestPacingHoldsWhereTheAPISeesItFromARunsFirstSend(t *testing.T) {
+	h := newHarness(t, sendertest.Config{})
+	h.cfg.Concurrency = 16 // enough idle workers for every claim the pacing allows
+	h.cfg.Pacing = campaign.Pacing{PerSecond: 10, Burst: 1}
+	const perAccount = 20
+	for _, acct := range []string{"acct_a", "acct_b"} {
+		id := h.campaign(acct, applet, recipients(acct+"_", perAccount))
+		h.exec(`UPDATE campaigns SET w_id = $2 WHERE id = $1`, id, acct)
+	}
+	h.createRuns()
+	store := &slowTemplates{DeliveryStore: h.store, stall: 700 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(h.ctx, 60*time.Second)
+	defer cancel()
+	if err := campaign.NewDispatcher(store, h.snd, h.cfg, zerologNop()).Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := arrivals(h.api.Requests())
+	for _, acct := range []string{"acct_a", "acct_b"} {
+		if len(got[acct]) != perAccount {
+			t.Errorf("%s: %d requests, want %d", acct, len(got[acct]), perAccount)
+		}
+		for _, c := range crowded(got[acct], 1, 10, 10*time.Millisecond) {
+			t.Errorf("%s: %s", acct, c)
+		}
 	}
 }

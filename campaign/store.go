@@ -115,6 +115,10 @@ type RunStore interface {
 type DeliveryStore interface {
 	// Template returns the template of a campaign.
 	Template(ctx context.Context, campaignID int64) (Template, error)
+	// OpenTemplates returns the open runs of active campaigns, except those
+	// named in known, each with its campaign's template: what the
+	// dispatcher prepares before it claims.
+	OpenTemplates(ctx context.Context, known []int64) ([]RunTemplate, error)
 	// Claim marks up to p.Limit due deliveries of active campaigns as
 	// sending, leased for p.Lease, taking only deliveries whose account
 	// p.Pacing allows to send now and skipping rows other processes hold.

@@ -14,11 +14,41 @@ import (
 // Template implements campaign.DeliveryStore.
 func (s *Store) Template(ctx context.Context, campaignID int64) (campaign.Template, error) {
 	var t campaign.Template
-	err := s.pool.QueryRow(ctx, templateSQL, campaignID).Scan(&t.ID, &t.Name, &t.ImgURL, &t.Content)
+	err := s.pool.QueryRow(ctx, templateSQL, pgx.NamedArgs{"campaign_id": campaignID}).
+		Scan(&t.ID, &t.Name, &t.ImgURL, &t.Content)
 	if err != nil {
 		return t, fmt.Errorf("template of campaign %d: %w", campaignID, notFound(err))
 	}
 	return t, nil
+}
+
+// OpenTemplates implements campaign.DeliveryStore.
+func (s *Store) OpenTemplates(ctx context.Context, known []int64) ([]campaign.RunTemplate, error) {
+	if known == nil {
+		known = []int64{} // r.id <> ALL (NULL) would match no run
+	}
+	rows, err := s.pool.Query(ctx, openTemplatesSQL, pgx.NamedArgs{"known": known})
+	if err != nil {
+		return nil, fmt.Errorf("templates of open runs: %w", err)
+	}
+	rts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (campaign.RunTemplate, error) {
+		var (
+			rt                 campaign.RunTemplate
+			id                 *int64
+			name, img, content *string
+		)
+		if err := row.Scan(&rt.RunID, &rt.CampaignID, &id, &name, &img, &content); err != nil {
+			return rt, err
+		}
+		if id != nil {
+			rt.Template = &campaign.Template{ID: *id, Name: *name, ImgURL: *img, Content: *content}
+		}
+		return rt, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("templates of open runs: %w", err)
+	}
+	return rts, nil
 }
 
 // Claim implements campaign.DeliveryStore with two statements sent as one

@@ -322,3 +322,35 @@ func TestReleaseGivesBackOnlyThisProcesssUnsentClaims(t *testing.T) {
 		t.Errorf("claim after release = %+v, want the released delivery at attempt 1", again)
 	}
 }
+
+func TestOpenTemplatesAreThoseOfRunsThatMaySend(t *testing.T) {
+	f := newFixture(t)
+	open := f.run(f.campaign([]string{"a"}))
+	known := f.run(f.campaign([]string{"a"}))
+	noTemplate := f.campaign([]string{"a"})
+	bare := f.run(noTemplate)
+	f.exec(`UPDATE campaigns SET template_id = NULL WHERE id = $1`, noTemplate)
+	paused := f.campaign([]string{"a"})
+	f.run(paused)
+	f.exec(`UPDATE campaigns SET status = 'paused' WHERE id = $1`, paused)
+	done := f.campaign([]string{"a"})
+	f.exec(`UPDATE campaign_runs SET status = 'completed' WHERE id = $1`, f.run(done).ID)
+
+	rts, err := f.store.OpenTemplates(f.ctx, []int64{known.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]*campaign.Template{}
+	for _, rt := range rts {
+		got[rt.RunID] = rt.Template
+	}
+	if len(got) != 2 || got[open.ID] == nil || got[open.ID].Content != "<appmsg><title>{{wcId}}</title></appmsg>" {
+		t.Fatalf("OpenTemplates = %+v, want run %d with its template and run %d without", rts, open.ID, bare.ID)
+	}
+	if tm, ok := got[bare.ID]; !ok || tm != nil {
+		t.Errorf("run of a campaign naming no template: %+v, %v; want it listed without a template", tm, ok)
+	}
+	if all, err := f.store.OpenTemplates(f.ctx, nil); err != nil || len(all) != 3 {
+		t.Errorf("OpenTemplates(nil) = %d runs, %v; want the 3 open runs of active campaigns", len(all), err)
+	}
+}

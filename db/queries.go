@@ -17,6 +17,8 @@ var (
 	completeRunsSQL string
 	//go:embed sql/template.sql
 	templateSQL string
+	//go:embed sql/open_templates.sql
+	openTemplatesSQL string
 	//go:embed sql/claim.sql
 	claimSQL string
 	//go:embed sql/insert_attempts.sql
