@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/sourcegraph/conc"
-	"github.com/sourcegraph/conc/panics"
 )
 
 // DispatchConfig tunes the dispatcher. Zero values get the defaults noted.
@@ -29,6 +27,9 @@ type DispatchConfig struct {
 	// without a break (2m): a batch job exits 1 and cron runs it again,
 	// rather than hanging. The daemon (Run) keeps trying.
 	GiveUpAfter time.Duration
+	// Clock is the time of pacing, backoff, leases and the breaker
+	// (SystemClock: the database's clock in SQL, the wall clock here).
+	Clock Clock
 }
 
 func (c DispatchConfig) withDefaults() DispatchConfig {
@@ -45,6 +46,9 @@ func (c DispatchConfig) withDefaults() DispatchConfig {
 	}
 	if c.Location == nil {
 		c.Location = time.Local
+	}
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
 	}
 	if c.Retry.MaxAttempts <= 0 {
 		c.Retry.MaxAttempts = 1
@@ -124,26 +128,6 @@ func (d *Dispatcher) run(ctx context.Context, untilDone bool) error {
 	return err
 }
 
-// releaseUnsent hands back the deliveries claimed but never sent because
-// the dispatcher was stopping, and returns how many it could not release.
-func (d *Dispatcher) releaseUnsent(ctx context.Context) int {
-	ds := d.unsent.take()
-	if len(ds) == 0 {
-		return 0
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.StopTimeout)
-	defer cancel()
-	n, err := d.store.Release(ctx, ds)
-	if err != nil {
-		d.log.Error().Err(err).Int("deliveries", len(ds)).
-			Msg("stopping with claimed deliveries not released; they will be reaped as unknown")
-		return len(ds)
-	}
-	d.held.Add(-int64(len(ds)))
-	d.log.Info().Int("deliveries", n).Msg("released deliveries claimed but not sent")
-	return 0
-}
-
 // ErrDatabaseUnavailable ends a batch whose database stayed unreachable.
 var ErrDatabaseUnavailable = errors.New("database unavailable")
 
@@ -160,19 +144,20 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *conc.Wai
 		if ctx.Err() != nil {
 			return nil // stopping: the loop ends on its own
 		}
+		now := d.cfg.Clock.Now()
 		if failingSince.IsZero() {
-			failingSince = time.Now()
+			failingSince = now
 		}
 		d.log.Warn().Err(err).Msg(what + "; trying again")
-		if untilDone && time.Since(failingSince) >= d.cfg.GiveUpAfter {
+		if untilDone && now.Sub(failingSince) >= d.cfg.GiveUpAfter {
 			return fmt.Errorf("%w for %v: %v", ErrDatabaseUnavailable, d.cfg.GiveUpAfter, err)
 		}
 		return nil
 	}
 	for ctx.Err() == nil {
-		if time.Since(lastReap) >= d.cfg.ReapEvery {
+		if now := d.cfg.Clock.Now(); now.Sub(lastReap) >= d.cfg.ReapEvery {
 			d.reap(ctx)
-			lastReap = time.Now()
+			lastReap = now
 		}
 		if free := d.free(rec); free > 0 {
 			n, err := d.claimAndStart(ctx, free, workers, rec)
@@ -225,80 +210,6 @@ func (d *Dispatcher) written(rs []Result) {
 	signal(d.freed)
 }
 
-// claimTimeout bounds a claim. A claim runs on a context that a stop does
-// not cancel: cancelled mid-statement, PostgreSQL may commit the claim while
-// the client drops its rows, and those deliveries would stay `sending` until
-// reaped as `unknown`, never sent.
-const claimTimeout = 10 * time.Second
-
-// claimAndStart prepares the templates of open runs, claims up to limit
-// deliveries and starts each at once. A delivery whose run's template was
-// not prepared (its run began between the two queries) is released rather
-// than sent late behind a newer token, and so is everything claimed once a
-// stop has come. It returns how many it claimed.
-func (d *Dispatcher) claimAndStart(ctx context.Context, limit int, workers *conc.WaitGroup, rec *recorder) (int, error) {
-	d.retryRelease(ctx)
-	if err := d.templates.refresh(ctx, d.store); err != nil || ctx.Err() != nil {
-		return 0, err
-	}
-	claimed, err := d.claim(ctx, limit)
-	if err != nil {
-		return 0, err
-	}
-	d.held.Add(int64(len(claimed)))
-	var unready []Delivery
-	for i, dl := range claimed {
-		if ctx.Err() != nil {
-			d.unsent.add(claimed[i:]...) // stopping: released on the way out
-			break
-		}
-		rt, ok := d.templates.get(dl.RunID)
-		if !ok {
-			unready = append(unready, dl)
-			continue
-		}
-		d.start(ctx, workers, rec, dl, rt)
-	}
-	d.release(ctx, unready)
-	return len(claimed), nil
-}
-
-// release hands back claimed deliveries that were not sent. Those it could
-// not release keep their slots and are tried again before the next claim
-// and at stop.
-func (d *Dispatcher) release(ctx context.Context, ds []Delivery) {
-	if len(ds) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
-	defer cancel()
-	if _, err := d.store.Release(ctx, ds); err != nil {
-		d.log.Warn().Err(err).Int("deliveries", len(ds)).Msg("could not release unsent deliveries; trying again")
-		d.unsent.add(ds...)
-		return
-	}
-	d.held.Add(-int64(len(ds)))
-}
-
-// retryRelease tries again to release what an earlier release could not,
-// unless the dispatcher is stopping (it releases everything on its way out).
-func (d *Dispatcher) retryRelease(ctx context.Context) {
-	if ctx.Err() == nil {
-		d.release(ctx, d.unsent.take())
-	}
-}
-
-// claim takes up to limit due deliveries. Whatever a stop interrupts, the
-// claim completes, so that the caller holds every delivery it marked and
-// can send or release each one.
-func (d *Dispatcher) claim(ctx context.Context, limit int) ([]Delivery, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
-	defer cancel()
-	return d.store.Claim(ctx, ClaimParams{
-		Limit: limit, Lease: d.cfg.Lease, Pacing: d.cfg.Pacing, Exclude: d.failing.accounts(),
-	})
-}
-
 // idle is called when nothing more can be claimed now. It asks the store
 // what is left and when the next delivery may go (backoff, pacing), so the
 // loop sleeps until then. When no worker is busy (quiet) it first makes sure
@@ -309,7 +220,7 @@ func (d *Dispatcher) idle(ctx context.Context, rec *recorder, quiet bool) (done 
 			return false, 0, err
 		}
 	}
-	o, err := d.store.Outstanding(ctx, d.cfg.Pacing)
+	o, err := d.store.Outstanding(ctx, OutstandingParams{Pacing: d.cfg.Pacing, Now: storeNow(d.cfg.Clock)})
 	if err != nil {
 		return false, 0, err
 	}
@@ -342,6 +253,7 @@ func (d *Dispatcher) reap(ctx context.Context) {
 		RetryAmbiguous: d.cfg.Retry.Ambiguous,
 		MaxAttempts:    d.cfg.Retry.MaxAttempts,
 		Delay:          d.cfg.Lease,
+		Now:            storeNow(d.cfg.Clock),
 	})
 	if err != nil {
 		if ctx.Err() == nil {
@@ -355,138 +267,11 @@ func (d *Dispatcher) reap(ctx context.Context) {
 	}
 }
 
-// start sends one claimed delivery on a worker of its own; the delivery's
-// slot, taken at claim, is freed once its result is written. The send is
-// detached from ctx: a request already started finishes (bounded by the
-// sender's timeout) and is recorded, even when the process is stopping.
-func (d *Dispatcher) start(ctx context.Context, workers *conc.WaitGroup, rec *recorder, dl Delivery, rt runTemplate) {
-	d.busy.Add(1)
-	sendCtx := context.WithoutCancel(ctx)
-	workers.Go(func() {
-		defer func() {
-			d.busy.Add(-1)
-			signal(d.freed)
-		}()
-		res, sent := d.attempt(ctx, sendCtx, dl, rt)
-		if !sent {
-			d.unsent.add(dl)
-			return
-		}
-		if d.cfg.Pacing.BreakerFailures > 0 && res.Attempt.Outcome != OutcomeSent {
-			d.failing.add(dl.WID)
-		}
-		rec.add(res)
-	})
-}
-
-// attempt sends dl and decides its fate, unless stop ended before its
-// request could start (sent is false). A panic fails that delivery, never
-// the process.
-func (d *Dispatcher) attempt(stop, ctx context.Context, dl Delivery, rt runTemplate) (res Result, sent bool) {
-	started := time.Now()
-	sent = true
-	var pc panics.Catcher
-	pc.Try(func() { res, sent = d.send(stop, ctx, dl, rt) })
-	if r := pc.Recovered(); r != nil {
-		d.log.Error().Int64("delivery_id", dl.ID).Str("panic", fmt.Sprint(r.Value)).
-			Str("stack", string(r.Stack)).Msg("panic while sending; delivery failed")
-		msg := fmt.Sprintf("internal error: %v", r.Value)
-		res = Result{Delivery: dl, Status: DeliveryFailed, Error: msg,
-			Attempt: Attempt{Outcome: OutcomeFailed, StartedAt: started, Duration: time.Since(started), Error: msg}}
-	}
-	return res, sent
-}
-
-func (d *Dispatcher) send(stop, ctx context.Context, dl Delivery, rt runTemplate) (Result, bool) {
-	if rt.err != nil {
-		return d.unsendable(dl, rt.err), true
-	}
-	if stop.Err() != nil {
-		return Result{}, false // no request yet: the delivery goes back
-	}
-	img, content := rt.p.Render(Values{
-		WcID:       dl.WcID,
-		CampaignID: dl.CampaignID,
-		RunID:      dl.RunID,
-		DeliveryID: dl.ID,
-		Date:       dl.ScheduledFor.In(d.cfg.Location).Format(time.DateOnly),
-	})
-	a := d.sender.Send(ctx, Message{WID: dl.WID, WcID: dl.WcID, ImgURL: img, Content: content})
-	return d.cfg.Retry.Decide(dl, a), true
-}
-
-// unsendable is the result of a delivery whose template is broken: it
-// fails.
-func (d *Dispatcher) unsendable(dl Delivery, err error) Result {
-	return d.cfg.Retry.Decide(dl, Attempt{Outcome: OutcomeFailed, StartedAt: time.Now(), Error: err.Error()})
-}
-
 func (d *Dispatcher) runsCompleted(runs []int64) {
 	for _, id := range runs {
 		d.templates.forget(id)
 		d.log.Debug().Int64("run_id", id).Msg("run completed")
 	}
-}
-
-// unrecorded counts, per account, failed attempts whose results are not in
-// the database yet, where the circuit breaker cannot see them.
-type unrecorded struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (u *unrecorded) add(wID string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.n == nil {
-		u.n = map[string]int{}
-	}
-	u.n[wID]++
-}
-
-// recorded is told of every batch the recorder wrote.
-func (u *unrecorded) recorded(rs []Result) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	for _, r := range rs {
-		w := r.Delivery.WID
-		if r.Attempt.Outcome == OutcomeSent || u.n[w] == 0 {
-			continue
-		}
-		if u.n[w]--; u.n[w] == 0 {
-			delete(u.n, w)
-		}
-	}
-}
-
-func (u *unrecorded) accounts() []string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	out := make([]string, 0, len(u.n))
-	for w := range u.n {
-		out = append(out, w)
-	}
-	return out
-}
-
-// claims collects deliveries from several goroutines.
-type claims struct {
-	mu sync.Mutex
-	ds []Delivery
-}
-
-func (c *claims) add(ds ...Delivery) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ds = append(c.ds, ds...)
-}
-
-func (c *claims) take() []Delivery {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ds := c.ds
-	c.ds = nil
-	return ds
 }
 
 // signal wakes a waiter on ch without ever blocking.

@@ -19,6 +19,7 @@ var errNotRecorded = errors.New("results not yet recorded: database unavailable"
 // unwritten result holds one of its slots, at most Concurrency are kept.
 type recorder struct {
 	store      DeliveryStore
+	clock      Clock
 	log        zerolog.Logger
 	batch      int
 	every      time.Duration
@@ -42,6 +43,7 @@ func (r *recorder) lost() int { return r.unsaved }
 func newRecorder(store DeliveryStore, cfg DispatchConfig, log zerolog.Logger, completed func([]int64), written func([]Result)) *recorder {
 	return &recorder{
 		store:      store,
+		clock:      cfg.Clock,
 		log:        log,
 		batch:      cfg.FlushSize,
 		every:      cfg.FlushEvery,
@@ -130,7 +132,7 @@ func (r *recorder) drain() {
 // write tries to record the buffer once, unless an earlier failure asked to
 // wait; on failure it keeps the buffer and backs off.
 func (r *recorder) write() {
-	if len(r.buf) == 0 || time.Now().Before(r.retryAt) {
+	if len(r.buf) == 0 || r.clock.Now().Before(r.retryAt) {
 		return
 	}
 	timeout := 30 * time.Second
@@ -139,16 +141,34 @@ func (r *recorder) write() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	// The batch is about to be written: the place for anything that must
+	// hold it first.
 	completed, err := r.store.Record(ctx, r.buf)
 	if err != nil {
-		r.broken.Store(true)
-		r.failures++
-		wait := min(time.Duration(1<<min(r.failures, 5))*250*time.Millisecond, 10*time.Second)
-		r.retryAt = time.Now().Add(wait)
-		r.log.Warn().Err(err).Int("results", len(r.buf)).Dur("retry_in", wait).
-			Msg("could not record results; keeping them and trying again")
+		r.failed(err)
 		return
 	}
+	r.recorded(completed)
+}
+
+// failed keeps the buffer, stops claims and backs off.
+func (r *recorder) failed(err error) {
+	r.broken.Store(true)
+	r.failures++
+	wait := r.backoff()
+	r.retryAt = r.clock.Now().Add(wait)
+	r.log.Warn().Err(err).Int("results", len(r.buf)).Dur("retry_in", wait).
+		Msg("could not record results; keeping them and trying again")
+}
+
+// backoff is the wait after the latest of r.failures failed writes.
+func (r *recorder) backoff() time.Duration {
+	return min(time.Duration(1<<min(r.failures, 5))*250*time.Millisecond, 10*time.Second)
+}
+
+// recorded is the buffer written: its results' slots are freed and the
+// runs they completed announced.
+func (r *recorder) recorded(completed []int64) {
 	if r.failures > 0 {
 		r.log.Info().Int("results", len(r.buf)).Msg("database is back; results recorded")
 	}
@@ -162,14 +182,15 @@ func (r *recorder) write() {
 	}
 }
 
-// finish writes what is left, trying until the stop timeout.
+// finish writes what is left, trying until the stop timeout. Its waits are
+// on the wall clock: they bound how long a stop takes.
 func (r *recorder) finish() {
 	r.deadline = time.Now().Add(r.stopWithin)
 	for len(r.buf) > 0 && time.Now().Before(r.deadline) {
-		if wait := time.Until(r.retryAt); wait > 0 {
-			time.Sleep(min(wait, time.Until(r.deadline)))
+		r.retryAt = time.Time{}
+		if r.write(); len(r.buf) > 0 {
+			time.Sleep(max(min(r.backoff(), time.Until(r.deadline)), 0))
 		}
-		r.write()
 	}
 	if len(r.buf) > 0 {
 		r.unsaved = len(r.buf)

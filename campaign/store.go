@@ -142,7 +142,7 @@ type DeliveryStore interface {
 	Release(ctx context.Context, ds []Delivery) (int, error)
 	// Outstanding counts what is left to send and says when the next
 	// delivery may go, given its backoff and its account's pacing.
-	Outstanding(ctx context.Context, p Pacing) (Outstanding, error)
+	Outstanding(ctx context.Context, p OutstandingParams) (Outstanding, error)
 }
 
 // ReapParams says what becomes of a delivery whose sender's lease ran out.
@@ -150,6 +150,7 @@ type ReapParams struct {
 	RetryAmbiguous bool          // pending again rather than unknown…
 	MaxAttempts    int           // …while it has attempts left
 	Delay          time.Duration // before a returned delivery may be claimed
+	Now            time.Time     // when leases are judged; zero: the database's clock
 }
 
 // Store is everything broadcaster keeps in its database.

@@ -259,19 +259,48 @@ func TestReapSkipsRecipientsSuppressedMidRun(t *testing.T) {
 
 func TestOutstanding(t *testing.T) {
 	f := newFixture(t)
-	o, err := f.store.Outstanding(f.ctx, campaign.Pacing{})
+	o, err := f.store.Outstanding(f.ctx, campaign.OutstandingParams{})
 	if err != nil || !o.Done() {
 		t.Fatalf("empty database: %+v, %v", o, err)
 	}
 	f.run(f.campaign([]string{"a", "b", "c"}))
 	f.claim(1)
-	f.exec(`UPDATE deliveries SET next_attempt_at = now() + interval '10 seconds' WHERE status = 'pending'`)
-	o, err = f.store.Outstanding(f.ctx, campaign.Pacing{})
+	t0 := f.now()
+	f.exec(`UPDATE deliveries SET next_attempt_at = $1::timestamptz + interval '10 seconds' WHERE status = 'pending'`, t0)
+	o, err = f.store.Outstanding(f.ctx, campaign.OutstandingParams{Now: t0.Add(4 * time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Pending != 1 || o.Sending != 1 || o.NextDue < 9*time.Second || o.NextDue > 10*time.Second {
-		t.Errorf("Outstanding = %+v", o)
+	if o.Pending != 1 || o.Sending != 1 || o.NextDue != 6*time.Second {
+		t.Errorf("Outstanding 4s later = %+v, want 1 pending due in 6s and 1 sending", o)
+	}
+}
+
+// Leases are judged by the clock the dispatcher passes, so a test can let
+// one run out without waiting.
+func TestReapJudgesLeasesByTheGivenTime(t *testing.T) {
+	f := newFixture(t)
+	f.run(f.campaign([]string{"a"}))
+	other := *f
+	other.store = db.NewStore(f.pool, "other:2") // a process that died
+	t0 := f.now()
+	if ds, err := other.store.Claim(f.ctx, campaign.ClaimParams{Limit: 1, Lease: time.Minute, Now: t0}); err != nil || len(ds) != 1 {
+		t.Fatal(ds, err)
+	}
+	p := campaign.ReapParams{RetryAmbiguous: true, MaxAttempts: 3, Delay: time.Minute, Now: t0.Add(59 * time.Second)}
+	if n, err := f.store.Reap(f.ctx, p); err != nil || n != 0 {
+		t.Fatalf("Reap within the lease = %d, %v; want 0", n, err)
+	}
+	p.Now = t0.Add(61 * time.Second)
+	if n, err := f.store.Reap(f.ctx, p); err != nil || n != 1 {
+		t.Fatalf("Reap after the lease = %d, %v; want 1", n, err)
+	}
+	var due time.Time
+	if err := f.pool.QueryRow(f.ctx, `SELECT next_attempt_at FROM deliveries`).Scan(&due); err != nil {
+		t.Fatal(err)
+	}
+	if want := p.Now.Add(time.Minute); !due.Equal(want) {
+		t.Errorf("returned delivery due at %v, want %v: the reap's time plus the delay", due, want)
 	}
 }
 
