@@ -18,9 +18,8 @@ const claimTimeout = 10 * time.Second
 // deliveries and starts each at once. A delivery whose run's template was
 // not prepared (its run began between the two queries) is released rather
 // than sent late behind a newer token, and so is everything claimed once a
-// stop has come. It returns how many it claimed.
+// stop has come. It returns how many it started.
 func (d *Dispatcher) claimAndStart(ctx context.Context, limit int, workers *conc.WaitGroup, rec *recorder) (int, error) {
-	d.retryRelease(ctx)
 	if err := d.templates.refresh(ctx, d.store); err != nil || ctx.Err() != nil {
 		return 0, err
 	}
@@ -30,6 +29,7 @@ func (d *Dispatcher) claimAndStart(ctx context.Context, limit int, workers *conc
 	}
 	d.held.Add(int64(len(claimed)))
 	var unready []Delivery
+	started := 0
 	for i, dl := range claimed {
 		if ctx.Err() != nil {
 			d.unsent.add(claimed[i:]...) // stopping: released on the way out
@@ -41,14 +41,15 @@ func (d *Dispatcher) claimAndStart(ctx context.Context, limit int, workers *conc
 			continue
 		}
 		d.start(ctx, workers, rec, dl, rt)
+		started++
 	}
 	d.release(ctx, unready)
-	return len(claimed), nil
+	return started, nil
 }
 
 // release hands back claimed deliveries that were not sent. Those it could
-// not release keep their slots and are tried again before the next claim
-// and at stop.
+// not release keep their slots and are tried again (retryRelease) and at
+// stop.
 func (d *Dispatcher) release(ctx context.Context, ds []Delivery) {
 	if len(ds) == 0 {
 		return

@@ -159,6 +159,7 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *conc.Wai
 			d.reap(ctx)
 			lastReap = now
 		}
+		d.retryRelease(ctx)
 		if free := d.free(rec); free > 0 {
 			n, err := d.claimAndStart(ctx, free, workers, rec)
 			if err != nil {
@@ -170,6 +171,14 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *conc.Wai
 			}
 			if n == free {
 				continue // more may be due right now
+			}
+		} else if !rec.failing() {
+			// Every slot is taken, some perhaps by results waiting to be
+			// written: have them written now, and wait for a slot.
+			rec.nudge()
+			if d.busy.Load() > 0 {
+				d.pause(ctx, d.cfg.ReapEvery)
+				continue
 			}
 		}
 		done, next, err := d.idle(ctx, rec, d.busy.Load() == 0)

@@ -26,6 +26,7 @@ type recorder struct {
 	stopWithin time.Duration
 	in         chan Result
 	flushes    chan chan error
+	nudges     chan struct{}
 	completed  func([]int64)
 	written    func([]Result)
 	broken     atomic.Bool // the last write failed
@@ -50,6 +51,7 @@ func newRecorder(store DeliveryStore, cfg DispatchConfig, log zerolog.Logger, co
 		stopWithin: cfg.StopTimeout,
 		in:         make(chan Result, cfg.Concurrency), // never full: a result holds a slot
 		flushes:    make(chan chan error),
+		nudges:     make(chan struct{}, 1),
 		completed:  completed,
 		written:    written,
 	}
@@ -58,6 +60,12 @@ func newRecorder(store DeliveryStore, cfg DispatchConfig, log zerolog.Logger, co
 // add queues a result. It never blocks: results not yet written are at most
 // the dispatcher's Concurrency.
 func (r *recorder) add(res Result) { r.in <- res }
+
+// nudge asks for what is queued to be written now rather than at the next
+// tick: the dispatcher has no free slot, and waiting results hold some.
+// Results that pile up during one write go in the next, so batches grow
+// with the load.
+func (r *recorder) nudge() { signal(r.nudges) }
 
 // failing reports whether the last write failed: until one succeeds, no new
 // delivery may be claimed.
@@ -100,6 +108,9 @@ func (r *recorder) run() {
 				r.write()
 			}
 		case <-tick.C:
+			r.write()
+		case <-r.nudges:
+			r.drain()
 			r.write()
 		case done := <-r.flushes:
 			r.drain()
