@@ -159,6 +159,14 @@ func (c *manualClock) Advance(d time.Duration) time.Time {
 	return c.now
 }
 
+// advance moves clock on by by and wakes d, so that it acts at the new time
+// at once rather than at its next poll. It returns the new time.
+func advance(clock *manualClock, d *campaign.Dispatcher, by time.Duration) time.Time {
+	at := clock.Advance(by)
+	d.Wake()
+	return at
+}
+
 // manualTime puts the dispatcher on a manual clock that reads the database's
 // time now, so that rows written with the database's clock line up with it.
 func (h *harness) manualTime() *manualClock {
@@ -225,15 +233,17 @@ func (s *claimSpy) at(at time.Time) []map[string]int {
 }
 
 // settle waits until the dispatcher has claimed all it may at time at: a
-// claim at that time, leaving no account out, found nothing. It returns
-// what the claims at that time took per account.
+// claim at that time, leaving no account out, found nothing, and it was not
+// the first at that time (so its loop pass read the clock at that time from
+// the start, reaping included). It returns what the claims at that time
+// took per account.
 func (s *claimSpy) settle(t *testing.T, at time.Time) map[string]int {
 	t.Helper()
 	deadline := time.NewTimer(30 * time.Second)
 	defer deadline.Stop()
 	for {
 		s.mu.Lock()
-		took, settled := map[string]int{}, false
+		took, settled, seen := map[string]int{}, false, 0
 		for _, c := range s.claims {
 			if !c.now.Equal(at) {
 				continue
@@ -241,7 +251,8 @@ func (s *claimSpy) settle(t *testing.T, at time.Time) map[string]int {
 			for w, n := range c.took {
 				took[w] += n
 			}
-			settled = settled || !c.excluded && len(c.took) == 0
+			settled = settled || seen > 0 && !c.excluded && len(c.took) == 0
+			seen++
 		}
 		s.mu.Unlock()
 		if settled {

@@ -82,10 +82,8 @@ func TestPacingSpacesEachAccountsSends(t *testing.T) {
 	expect(t0, 2) // the burst
 	sent := 2
 	for sent < perAccount {
-		d.Wake()
-		expect(clock.Advance(49*time.Millisecond), 0) // the next token is not there yet
-		d.Wake()
-		expect(clock.Advance(time.Millisecond), 1)
+		expect(advance(clock, d, 49*time.Millisecond), 0) // the next token is not there yet
+		expect(advance(clock, d, time.Millisecond), 1)
 		sent++
 	}
 	waitAPI(t, h.api, func(s sendertest.Stats) bool { return s.Sent == perAccount*len(accounts) })
@@ -144,8 +142,7 @@ func TestBreakerRestsAFailingAccount(t *testing.T) {
 	if rested < 3 || rested > 3+h.cfg.Concurrency {
 		t.Fatalf("%d attempts before the breaker rested the account, want 3 to %d", rested, 3+h.cfg.Concurrency)
 	}
-	d.Wake()
-	if got := spy.settle(t, clock.Advance(59*time.Minute))["wid-1"]; got != 0 {
+	if got := spy.settle(t, advance(clock, d, 59*time.Minute))["wid-1"]; got != 0 {
 		t.Fatalf("%d claims while the account rested", got)
 	}
 	if n := h.int64(`SELECT sum(attempts) FROM deliveries`); n != int64(rested) {
@@ -153,8 +150,7 @@ func TestBreakerRestsAFailingAccount(t *testing.T) {
 	}
 
 	h.api.Update(func(c *sendertest.Config) { c.Fault = sendertest.Fault{} })
-	at := clock.Advance(2 * time.Minute)
-	d.Wake()
+	at := advance(clock, d, 2*time.Minute)
 	waitAPI(t, h.api, func(s sendertest.Stats) bool { return s.Sent == 6 })
 	for _, c := range spy.at(at) {
 		if c["wid-1"] > 0 {
@@ -181,13 +177,12 @@ func TestRetryWaitsOutItsBackoff(t *testing.T) {
 	if got := spy.settle(t, clock.Now())["wid-1"]; got != 5 {
 		t.Fatalf("first attempts = %d, want 5", got)
 	}
-	d.Wake()
+	eventually(t, func() bool { return h.int64(`SELECT count(*) FROM deliveries WHERE status = 'pending'`) == 5 })
 	// The backoff is 1m with equal jitter: no retry before 30s.
-	if got := spy.settle(t, clock.Advance(29*time.Second))["wid-1"]; got != 0 {
+	if got := spy.settle(t, advance(clock, d, 29*time.Second))["wid-1"]; got != 0 {
 		t.Fatalf("%d retries within half the backoff", got)
 	}
-	d.Wake()
-	if got := spy.settle(t, clock.Advance(time.Minute))["wid-1"]; got != 5 {
+	if got := spy.settle(t, advance(clock, d, time.Minute))["wid-1"]; got != 5 {
 		t.Fatalf("retries after the backoff = %d, want 5", got)
 	}
 	waitAPI(t, h.api, func(s sendertest.Stats) bool { return s.Sent == 5 })
@@ -219,22 +214,18 @@ func TestExpiredLeaseIsReapedThenRetried(t *testing.T) {
 		return h.str(`SELECT status || ' ' || attempts || ' ' || coalesce(claimed_by, '-') FROM deliveries`)
 	}
 	spy.settle(t, t0)
-	d.Wake()
-	spy.settle(t, clock.Advance(24*time.Second))
+	spy.settle(t, advance(clock, d, 24*time.Second))
 	if s := state(); s != "sending 1 dead:1" {
 		t.Fatalf("within the lease: %s, want still held by the dead process", s)
 	}
-	d.Wake()
-	spy.settle(t, clock.Advance(2*time.Second))
+	spy.settle(t, advance(clock, d, 2*time.Second))
 	if s := state(); s != "pending 1 -" {
 		t.Fatalf("after the lease: %s, want reaped to pending", s)
 	}
-	d.Wake()
-	if got := spy.settle(t, clock.Advance(24*time.Second))["wid-1"]; got != 0 {
+	if got := spy.settle(t, advance(clock, d, 24*time.Second))["wid-1"]; got != 0 {
 		t.Fatalf("claimed %d before the reaped delivery's delay ran out", got)
 	}
-	d.Wake()
-	if got := spy.settle(t, clock.Advance(2*time.Second))["wid-1"]; got != 1 {
+	if got := spy.settle(t, advance(clock, d, 2*time.Second))["wid-1"]; got != 1 {
 		t.Fatalf("claimed %d after the delay, want 1", got)
 	}
 	waitAPI(t, h.api, func(s sendertest.Stats) bool { return s.Sent == 1 })
