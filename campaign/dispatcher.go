@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/sourcegraph/conc"
-	"github.com/sourcegraph/conc/panics"
-	"github.com/sourcegraph/conc/pool"
 )
 
 // DispatchConfig tunes the dispatcher. Zero values get the defaults noted.
@@ -33,6 +30,9 @@ type DispatchConfig struct {
 	// without a break (2m): a batch job exits 1 and cron runs it again,
 	// rather than hanging. The daemon (Run) keeps trying.
 	GiveUpAfter time.Duration
+	// Clock is the time of pacing, backoff, leases and the breaker
+	// (SystemClock: the database's clock in SQL, the wall clock here).
+	Clock Clock
 }
 
 func (c DispatchConfig) withDefaults() DispatchConfig {
@@ -50,6 +50,9 @@ func (c DispatchConfig) withDefaults() DispatchConfig {
 	if c.Location == nil {
 		c.Location = time.Local
 	}
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
+	}
 	if c.Retry.MaxAttempts <= 0 {
 		c.Retry.MaxAttempts = 1
 	}
@@ -62,11 +65,15 @@ func (c DispatchConfig) withDefaults() DispatchConfig {
 	return c
 }
 
-// Dispatcher claims due deliveries from the store and sends them through a
-// bounded worker pool. It claims only as many deliveries as it has idle
-// workers, so a claimed delivery is sent at once and never waits out its
-// lease in a local queue; every retry goes back through the database, so any
-// instance may take it and a crash loses nothing.
+// Dispatcher claims due deliveries from the store and sends each on a
+// worker of its own. It has cfg.Concurrency slots: a claimed delivery holds
+// one from its claim until its result is written (or the claim released), so
+// a process claims only Concurrency − in flight − unwritten, and a claimed
+// delivery is sent at once, never waiting out its lease in a local queue.
+// While the last write of results failed it claims nothing: results held in
+// memory stay bounded by Concurrency, and so do the confirmed sends a crash
+// during a database outage can leave `unknown` (SPEC §6). Every retry goes
+// back through the database, so any instance may take it.
 type Dispatcher struct {
 	store     DeliveryStore
 	sender    Sender
@@ -74,22 +81,23 @@ type Dispatcher struct {
 	log       zerolog.Logger
 	templates templateCache
 
-	inflight atomic.Int64
-	failing  unrecorded    // accounts with failed attempts not yet recorded
-	freed    chan struct{} // a worker finished
-	wake     chan struct{} // new work may be due
+	held    atomic.Int64  // slots: claimed, result not yet written or claim released
+	busy    atomic.Int64  // workers between their claim and handing over a result
+	failing unrecorded    // accounts with failed attempts not yet recorded
+	unsent  claims        // claimed, never sent: to release at the end
+	freed   chan struct{} // a worker finished
+	wake    chan struct{} // new work may be due
 }
 
 // NewDispatcher returns a dispatcher sending store's deliveries with sender.
 func NewDispatcher(store DeliveryStore, sender Sender, cfg DispatchConfig, log zerolog.Logger) *Dispatcher {
 	return &Dispatcher{
-		store:     store,
-		sender:    sender,
-		cfg:       cfg.withDefaults(),
-		log:       log,
-		templates: templateCache{store: store, runs: map[int64]*Prepared{}},
-		freed:     make(chan struct{}, 1),
-		wake:      make(chan struct{}, 1),
+		store:  store,
+		sender: sender,
+		cfg:    cfg.withDefaults(),
+		log:    log,
+		freed:  make(chan struct{}, 1),
+		wake:   make(chan struct{}, 1),
 	}
 }
 
@@ -106,16 +114,19 @@ func (d *Dispatcher) Run(ctx context.Context) error { return d.run(ctx, false) }
 func (d *Dispatcher) Drain(ctx context.Context) error { return d.run(ctx, true) }
 
 func (d *Dispatcher) run(ctx context.Context, untilDone bool) error {
-	rec := newRecorder(d.store, d.cfg, d.log, d.runsCompleted, d.failing.recorded)
+	rec := newRecorder(d.store, d.cfg, d.log, d.runsCompleted, d.written)
 	var bg conc.WaitGroup
 	bg.Go(rec.run)
-	workers := pool.New().WithMaxGoroutines(d.cfg.Concurrency)
-	err := d.loop(ctx, untilDone, workers, rec)
+	var workers conc.WaitGroup
+	err := d.loop(ctx, untilDone, &workers, rec)
 	workers.Wait()
 	rec.close()
 	bg.Wait()
 	if n := rec.lost(); n > 0 && err == nil {
 		err = fmt.Errorf("%w: %d results", ErrResultsNotRecorded, n)
+	}
+	if n := d.releaseUnsent(ctx); n > 0 && err == nil {
+		err = fmt.Errorf("%w: %d claimed deliveries not released", ErrResultsNotRecorded, n)
 	}
 	return err
 }
@@ -130,33 +141,30 @@ var ErrResultsNotRecorded = errors.New("stopped with results not recorded (datab
 
 // loop claims and starts deliveries until ctx ends or, when untilDone,
 // nothing is left.
-func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Pool, rec *recorder) error {
+func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *conc.WaitGroup, rec *recorder) error {
 	var lastReap, failingSince time.Time
 	failed := func(err error, what string) error {
 		if ctx.Err() != nil {
 			return nil // stopping: the loop ends on its own
 		}
+		now := d.cfg.Clock.Now()
 		if failingSince.IsZero() {
-			failingSince = time.Now()
+			failingSince = now
 		}
 		d.log.Warn().Err(err).Msg(what + "; trying again")
-		if untilDone && time.Since(failingSince) >= d.cfg.GiveUpAfter {
+		if untilDone && now.Sub(failingSince) >= d.cfg.GiveUpAfter {
 			return fmt.Errorf("%w for %v: %v", ErrDatabaseUnavailable, d.cfg.GiveUpAfter, err)
 		}
 		return nil
 	}
 	for ctx.Err() == nil {
-		if time.Since(lastReap) >= d.cfg.ReapEvery {
+		if now := d.cfg.Clock.Now(); now.Sub(lastReap) >= d.cfg.ReapEvery {
 			d.reap(ctx)
-			lastReap = time.Now()
+			lastReap = now
 		}
-		free := d.cfg.Concurrency - int(d.inflight.Load())
-		if free > 0 {
-			claimed, err := d.cfg.Outage.Claim(ctx, free, func(limit int) ([]Delivery, error) {
-				return d.store.Claim(ctx, ClaimParams{
-					Limit: limit, Lease: d.cfg.Lease, Pacing: d.cfg.Pacing, Exclude: d.failing.accounts(),
-				})
-			})
+		d.retryRelease(ctx)
+		if free := d.free(rec); free > 0 {
+			n, err := d.claimAndStart(ctx, free, workers, rec)
 			if err != nil {
 				if err := failed(err, "claim failed"); err != nil {
 					return err
@@ -164,14 +172,19 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 				d.pause(ctx, time.Second)
 				continue
 			}
-			for _, dl := range claimed {
-				d.start(ctx, workers, rec, dl)
-			}
-			if len(claimed) == free {
+			if n == free {
 				continue // more may be due right now
 			}
+		} else if !rec.failing() {
+			// Every slot is taken, some perhaps by results waiting to be
+			// written: have them written now, and wait for a slot.
+			rec.nudge()
+			if d.busy.Load() > 0 {
+				d.pause(ctx, d.cfg.ReapEvery)
+				continue
+			}
 		}
-		done, next, err := d.idle(ctx, rec, d.inflight.Load() == 0)
+		done, next, err := d.idle(ctx, rec, d.busy.Load() == 0)
 		if err != nil {
 			if err := failed(err, "could not check what is left to send"); err != nil {
 				return err
@@ -192,6 +205,24 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 	return nil
 }
 
+// free is how many deliveries may be claimed now: the slots not held by a
+// delivery in flight or a result not yet written, and none while the last
+// write of results failed.
+func (d *Dispatcher) free(rec *recorder) int {
+	if rec.failing() {
+		return 0
+	}
+	return d.cfg.Concurrency - int(d.held.Load())
+}
+
+// written is told of every batch of results the recorder wrote: their
+// slots are free again.
+func (d *Dispatcher) written(rs []Result) {
+	d.failing.recorded(rs)
+	d.held.Add(-int64(len(rs)))
+	signal(d.freed)
+}
+
 // idle is called when nothing more can be claimed now. It asks the store
 // what is left and when the next delivery may go (backoff, pacing), so the
 // loop sleeps until then. When no worker is busy (quiet) it first makes sure
@@ -202,7 +233,7 @@ func (d *Dispatcher) idle(ctx context.Context, rec *recorder, quiet bool) (done 
 			return false, 0, err
 		}
 	}
-	o, err := d.store.Outstanding(ctx, d.cfg.Pacing)
+	o, err := d.store.Outstanding(ctx, OutstandingParams{Pacing: d.cfg.Pacing, Now: storeNow(d.cfg.Clock)})
 	if err != nil {
 		return false, 0, err
 	}
@@ -235,6 +266,7 @@ func (d *Dispatcher) reap(ctx context.Context) {
 		RetryAmbiguous: d.cfg.Retry.Ambiguous,
 		MaxAttempts:    d.cfg.Retry.MaxAttempts,
 		Delay:          d.cfg.Lease,
+		Now:            storeNow(d.cfg.Clock),
 	})
 	if err != nil {
 		if ctx.Err() == nil {
@@ -248,173 +280,11 @@ func (d *Dispatcher) reap(ctx context.Context) {
 	}
 }
 
-// start sends one claimed delivery on the pool. The send is detached from
-// ctx: a request already started finishes (bounded by the sender's timeout)
-// and is recorded, even when the process is stopping.
-func (d *Dispatcher) start(ctx context.Context, workers *pool.Pool, rec *recorder, dl Delivery) {
-	d.inflight.Add(1)
-	sendCtx := context.WithoutCancel(ctx)
-	workers.Go(func() {
-		defer func() {
-			d.inflight.Add(-1)
-			signal(d.freed)
-		}()
-		res := d.attempt(sendCtx, dl)
-		d.cfg.Outage.Observe(res)
-		if d.cfg.Pacing.BreakerFailures > 0 && res.Attempt.AccountFailure() {
-			d.failing.add(dl.WID)
-		}
-		rec.add(res)
-	})
-}
-
-// attempt sends dl and decides its fate. A panic fails that delivery, never
-// the process.
-func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) (res Result) {
-	started := time.Now()
-	var pc panics.Catcher
-	pc.Try(func() { res = d.send(ctx, dl) })
-	if r := pc.Recovered(); r != nil {
-		d.log.Error().Int64("delivery_id", dl.ID).Str("panic", fmt.Sprint(r.Value)).
-			Str("stack", string(r.Stack)).Msg("panic while sending; delivery failed")
-		msg := fmt.Sprintf("internal error: %v", r.Value)
-		res = Result{Delivery: dl, Status: DeliveryFailed, Error: msg,
-			Attempt: Attempt{Outcome: OutcomeFailed, StartedAt: started, Duration: time.Since(started), Error: msg}}
-	}
-	return res
-}
-
-func (d *Dispatcher) send(ctx context.Context, dl Delivery) Result {
-	p, err := d.templates.get(ctx, dl)
-	if err != nil {
-		return d.unsendable(dl, err)
-	}
-	img, content := p.Render(Values{
-		WcID:       dl.WcID,
-		CampaignID: dl.CampaignID,
-		RunID:      dl.RunID,
-		DeliveryID: dl.ID,
-		Date:       dl.ScheduledFor.In(d.cfg.Location).Format(time.DateOnly),
-	})
-	a := d.sender.Send(ctx, Message{WID: dl.WID, WcID: dl.WcID, ImgURL: img, Content: content})
-	if a.Receipt != nil && len(a.Receipt.Overflow) > 0 {
-		d.log.Warn().Int64("delivery_id", dl.ID).Any("receipt_overflow", a.Receipt.Overflow).
-			Msg("the API sent a receipt id that does not fit bigint; kept as text in deliveries.receipt_overflow")
-	}
-	return d.cfg.Retry.Decide(dl, a)
-}
-
-// unsendable is the result of a delivery whose template could not be had: a
-// broken template fails it, a database hiccup retries it later.
-func (d *Dispatcher) unsendable(dl Delivery, err error) Result {
-	a := Attempt{Outcome: OutcomeRetry, StartedAt: time.Now(), Error: err.Error()}
-	if IsInvalid(err) {
-		a.Outcome = OutcomeFailed
-	}
-	return d.cfg.Retry.Decide(dl, a)
-}
-
 func (d *Dispatcher) runsCompleted(runs []int64) {
 	for _, id := range runs {
 		d.templates.forget(id)
 		d.log.Debug().Int64("run_id", id).Msg("run completed")
 	}
-}
-
-// maxCachedRuns bounds the template cache of a long-running daemon.
-const maxCachedRuns = 1024
-
-// templateCache holds each run's prepared template, so a template is parsed
-// once per run rather than once per delivery.
-type templateCache struct {
-	store DeliveryStore
-	mu    sync.Mutex
-	runs  map[int64]*Prepared
-}
-
-// templateTimeout bounds a template lookup: a worker waiting on a stalled
-// database must not outlive its claim.
-const templateTimeout = 5 * time.Second
-
-func (c *templateCache) get(ctx context.Context, dl Delivery) (*Prepared, error) {
-	if p := c.cached(dl.RunID); p != nil {
-		return p, nil
-	}
-	// Loaded without the lock: workers of other runs never wait on it, and
-	// two workers loading the same run's template at once is harmless.
-	ctx, cancel := context.WithTimeout(ctx, templateTimeout)
-	defer cancel()
-	t, err := c.store.Template(ctx, dl.CampaignID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, invalid("campaign %d has no template", dl.CampaignID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	p, err := Prepare(t)
-	if err != nil {
-		return nil, invalid("template %q: %v", t.Name, err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.runs) >= maxCachedRuns {
-		clear(c.runs) // runs completed by other instances are never forgotten one by one
-	}
-	c.runs[dl.RunID] = p
-	return p, nil
-}
-
-func (c *templateCache) cached(runID int64) *Prepared {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.runs[runID]
-}
-
-func (c *templateCache) forget(runID int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.runs, runID)
-}
-
-// unrecorded counts, per account, failed attempts whose results are not in
-// the database yet, where the circuit breaker cannot see them.
-type unrecorded struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (u *unrecorded) add(wID string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.n == nil {
-		u.n = map[string]int{}
-	}
-	u.n[wID]++
-}
-
-// recorded is told of every batch the recorder wrote.
-func (u *unrecorded) recorded(rs []Result) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	for _, r := range rs {
-		w := r.Delivery.WID
-		if !r.Attempt.AccountFailure() || u.n[w] == 0 {
-			continue
-		}
-		if u.n[w]--; u.n[w] == 0 {
-			delete(u.n, w)
-		}
-	}
-}
-
-func (u *unrecorded) accounts() []string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	out := make([]string, 0, len(u.n))
-	for w := range u.n {
-		out = append(out, w)
-	}
-	return out
 }
 
 // signal wakes a waiter on ch without ever blocking.

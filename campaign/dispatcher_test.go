@@ -291,3 +291,157 @@ func TestDrainGivesUpOnAnUnreachableDatabase(t *testing.T) {
 		t.Errorf("Drain = %v, want ErrDatabaseUnavailable", err)
 	}
 }
+
+// stopMidClaim stops the dispatcher between a claim's commit and its return,
+// as a SIGTERM arriving mid-claim does. Like pgx reading rows on a cancelled
+// context, it then loses the rows if the claim ran on the stopped context.
+type stopMidClaim struct {
+	campaign.DeliveryStore
+	stop func()
+}
+
+func (s stopMidClaim) Claim(ctx context.Context, p campaign.ClaimParams) ([]campaign.Delivery, error) {
+	ds, err := s.DeliveryStore.Claim(ctx, p)
+	s.stop()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return ds, err
+}
+
+// stopMidTemplate stops the dispatcher while templates are being loaded:
+// before the claim they are prepared for, or (as it once was) while a
+// claimed delivery waited for its run's template.
+type stopMidTemplate struct {
+	campaign.DeliveryStore
+	stop func()
+}
+
+func (s stopMidTemplate) OpenTemplates(ctx context.Context, known []int64) ([]campaign.RunTemplate, error) {
+	s.stop()
+	return s.DeliveryStore.OpenTemplates(ctx, known)
+}
+
+func (s stopMidTemplate) Template(ctx context.Context, campaignID int64) (campaign.Template, error) {
+	s.stop()
+	return s.DeliveryStore.Template(ctx, campaignID)
+}
+
+// A stop never strands a claimed delivery: what was claimed but not yet
+// handed to a request goes back to pending with its attempt given back, and
+// a later run sends it.
+func TestStopReleasesClaimedButUnsentDeliveries(t *testing.T) {
+	tests := []struct {
+		name string
+		wrap func(campaign.DeliveryStore, func()) campaign.DeliveryStore
+	}{
+		{"between the claim's commit and its return", func(s campaign.DeliveryStore, stop func()) campaign.DeliveryStore {
+			return stopMidClaim{s, stop}
+		}},
+		{"while templates load", func(s campaign.DeliveryStore, stop func()) campaign.DeliveryStore {
+			return stopMidTemplate{s, stop}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, sendertest.Config{})
+			h.cfg.Concurrency = 4
+			h.campaign("stop", applet, recipients("r", 10))
+			h.createRuns()
+			ctx, cancel := context.WithCancel(h.ctx)
+			defer cancel()
+			store := tt.wrap(h.store, cancel)
+			if err := campaign.NewDispatcher(store, h.snd, h.cfg, zerologNop()).Run(ctx); err != nil {
+				t.Fatalf("Run = %v, want a clean stop", err)
+			}
+			if n := h.api.Stats().Requests; n != 0 {
+				t.Errorf("%d requests after the stop, want none", n)
+			}
+			if s := h.str(`SELECT string_agg(status || ' ' || attempts || ' ' || coalesce(claimed_by, '-'), ',' ORDER BY id) FROM (
+				SELECT DISTINCT ON (status, attempts, claimed_by) * FROM deliveries) d`); s != "pending 0 -" {
+				t.Fatalf("deliveries after the stop: %s, want all pending 0 unclaimed", s)
+			}
+			h.drain(nil)
+			if n := h.int64(`SELECT count(*) FROM deliveries WHERE status = 'sent' AND attempts = 1`); n != 10 {
+				t.Errorf("%d of 10 sent on their first attempt by the next run", n)
+			}
+		})
+	}
+}
+
+// brokenWrites fails every Record from its failFrom-th call on, as a role
+// that lost its privileges or a stopped database does, until healed.
+type brokenWrites struct {
+	campaign.DeliveryStore
+	failFrom int
+	mu       sync.Mutex
+	calls    int
+	failed   int
+	healed   bool
+}
+
+var errWriteRefused = errors.New("permission denied for sequence delivery_attempts_id_seq")
+
+func (b *brokenWrites) Record(ctx context.Context, rs []campaign.Result) ([]int64, error) {
+	b.mu.Lock()
+	b.calls++
+	fail := b.calls >= b.failFrom && !b.healed
+	if fail {
+		b.failed++
+	}
+	b.mu.Unlock()
+	if fail {
+		return nil, errWriteRefused
+	}
+	return b.DeliveryStore.Record(ctx, rs)
+}
+
+func (b *brokenWrites) failures() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.failed
+}
+
+func (b *brokenWrites) heal() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.healed = true
+}
+
+// Backpressure: while results cannot be written, nothing more is claimed, so
+// at most workers.concurrency confirmed sends wait in memory (and could end
+// `unknown` if the process died now). Once writes succeed, every result is
+// recorded and sending goes on.
+func TestNoClaimsWhileResultsCannotBeWritten(t *testing.T) {
+	h := newHarness(t, sendertest.Config{})
+	h.cfg.Concurrency = 4
+	h.cfg.FlushSize = 1 // every result is its own write, so the second one fails
+	const n = 200
+	h.campaign("backpressure", applet, recipients("r", n))
+	h.createRuns()
+	store := &brokenWrites{DeliveryStore: h.store, failFrom: 2}
+	ctx, cancel := context.WithTimeout(h.ctx, 60*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- campaign.NewDispatcher(store, h.snd, h.cfg, zerologNop()).Drain(ctx) }()
+
+	// Let the recorder fail a few times: long enough for any claim that
+	// was going to happen to have happened.
+	eventually(t, func() bool { return store.failures() >= 3 })
+	unrecorded := int64(h.api.Stats().Sent) - h.int64(`SELECT count(*) FROM deliveries WHERE status = 'sent'`)
+	if unrecorded > int64(h.cfg.Concurrency) {
+		t.Errorf("%d sends confirmed by the API but not recorded while writes failed, want at most concurrency %d",
+			unrecorded, h.cfg.Concurrency)
+	}
+
+	store.heal()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := h.int64(`SELECT count(*) FROM deliveries WHERE status = 'sent' AND attempts = 1`); got != n {
+		t.Errorf("%d of %d recorded sent on their first attempt", got, n)
+	}
+	if got := h.api.Stats().Requests; got != n {
+		t.Errorf("API requests = %d, want %d (nothing resent)", got, n)
+	}
+}

@@ -151,6 +151,121 @@ func (c *manualClock) Set(t time.Time) {
 	c.now = t
 }
 
+// Advance moves the clock on by d and returns the new time.
+func (c *manualClock) Advance(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	return c.now
+}
+
+// advance moves clock on by by and wakes d, so that it acts at the new time
+// at once rather than at its next poll. It returns the new time.
+func advance(clock *manualClock, d *campaign.Dispatcher, by time.Duration) time.Time {
+	at := clock.Advance(by)
+	d.Wake()
+	return at
+}
+
+// manualTime puts the dispatcher on a manual clock that reads the database's
+// time now, so that rows written with the database's clock line up with it.
+func (h *harness) manualTime() *manualClock {
+	h.t.Helper()
+	var now time.Time
+	if err := h.pool.QueryRow(h.ctx, `SELECT now()`).Scan(&now); err != nil {
+		h.t.Fatal(err)
+	}
+	c := &manualClock{now: now}
+	h.cfg.Clock = c
+	return c
+}
+
+// claimSpy records each claim the dispatcher makes: at which time, whether
+// it left accounts out, and what it took per account. On a manual clock it
+// tells when the dispatcher has done all it may at the clock's reading.
+type claimSpy struct {
+	campaign.DeliveryStore
+	mu      sync.Mutex
+	claims  []spiedClaim
+	changed chan struct{}
+}
+
+type spiedClaim struct {
+	now      time.Time
+	excluded bool
+	took     map[string]int // deliveries per account
+}
+
+func newClaimSpy(s campaign.DeliveryStore) *claimSpy {
+	return &claimSpy{DeliveryStore: s, changed: make(chan struct{}, 1)}
+}
+
+func (s *claimSpy) Claim(ctx context.Context, p campaign.ClaimParams) ([]campaign.Delivery, error) {
+	ds, err := s.DeliveryStore.Claim(ctx, p)
+	if err != nil {
+		return ds, err
+	}
+	c := spiedClaim{now: p.Now, excluded: len(p.Exclude) > 0, took: map[string]int{}}
+	for _, d := range ds {
+		c.took[d.WID]++
+	}
+	s.mu.Lock()
+	s.claims = append(s.claims, c)
+	s.mu.Unlock()
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+	return ds, nil
+}
+
+// at returns what each claim at time at took per account, in order.
+func (s *claimSpy) at(at time.Time) []map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]int
+	for _, c := range s.claims {
+		if c.now.Equal(at) {
+			out = append(out, c.took)
+		}
+	}
+	return out
+}
+
+// settle waits until the dispatcher has claimed all it may at time at: a
+// claim at that time, leaving no account out, found nothing, and it was not
+// the first at that time (so its loop pass read the clock at that time from
+// the start, reaping included). It returns what the claims at that time
+// took per account.
+func (s *claimSpy) settle(t *testing.T, at time.Time) map[string]int {
+	t.Helper()
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		took, settled, seen := map[string]int{}, false, 0
+		for _, c := range s.claims {
+			if !c.now.Equal(at) {
+				continue
+			}
+			for w, n := range c.took {
+				took[w] += n
+			}
+			settled = settled || seen > 0 && !c.excluded && len(c.took) == 0
+			seen++
+		}
+		s.mu.Unlock()
+		if settled {
+			return took
+		}
+		select {
+		case <-s.changed:
+		case <-deadline.C:
+			t.Fatalf("the dispatcher never settled at %v", at)
+		}
+	}
+}
+
 // logLines collects JSON log lines, safe for concurrent writers, and
 // signals each line on added.
 type logLines struct {

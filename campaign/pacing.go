@@ -33,4 +33,13 @@ type ClaimParams struct {
 	// see. Without it a fast-failing account could be sent to many more
 	// times than the breaker allows while its results wait to be written.
 	Exclude []string
+	// Now is the time to pace by; zero means the database's clock, which
+	// all instances share (see Clock).
+	Now time.Time
+}
+
+// OutstandingParams says how to judge when the next delivery may go.
+type OutstandingParams struct {
+	Pacing Pacing
+	Now    time.Time // zero: the database's clock
 }

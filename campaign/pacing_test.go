@@ -2,11 +2,14 @@ package campaign_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/db"
 	"github.com/broadcaster/broadcaster/sender/sendertest"
 )
 
@@ -22,48 +25,71 @@ func arrivals(reqs []sendertest.Request) map[string][]time.Time {
 	return out
 }
 
+// runOn starts d and returns a function that stops it and checks it
+// stopped cleanly.
+func runOn(t *testing.T, d *campaign.Dispatcher) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	return func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	}
+}
+
+// waitAPI waits until the fake API's counts satisfy cond.
+func waitAPI(t *testing.T, api *sendertest.Server, cond func(sendertest.Stats) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := api.Wait(ctx, cond); err != nil {
+		t.Fatalf("%v (%+v)", err, api.Stats())
+	}
+}
+
+// On a manual clock, pacing is exact: each account sends its burst, then
+// one delivery per 1/rate of clock time, side by side with the others and
+// never ahead of its tokens.
 func TestPacingSpacesEachAccountsSends(t *testing.T) {
 	h := newHarness(t, sendertest.Config{})
+	h.cfg.Pacing = campaign.Pacing{PerSecond: 20, Burst: 2} // a token each 50ms
 	const perAccount = 8
-	rate := 20.0 // one send per 50ms per account
-	h.cfg.Pacing = campaign.Pacing{PerSecond: rate, Burst: 1}
-	for _, acct := range []string{"acct_a", "acct_b", "acct_c"} {
+	accounts := []string{"acct_a", "acct_b", "acct_c"}
+	for _, acct := range accounts {
 		id := h.campaign(acct, applet, recipients(acct+"_", perAccount))
 		h.exec(`UPDATE campaigns SET w_id = $2 WHERE id = $1`, id, acct)
 	}
 	h.createRuns()
-	h.drain(nil)
+	clock := h.manualTime() // after the rows it must not predate
+	spy := newClaimSpy(h.store)
+	d := campaign.NewDispatcher(spy, h.snd, h.cfg, zerologNop())
+	defer runOn(t, d)()
 
-	got := arrivals(h.api.Requests())
-	if len(got) != 3 {
-		t.Fatalf("accounts seen: %d", len(got))
-	}
-	for acct, ts := range got {
-		if len(ts) != perAccount {
-			t.Fatalf("%s: %d requests, want %d", acct, len(ts), perAccount)
-		}
-		// The database spaces claims by at least 1/rate; arrivals can only
-		// bunch by the difference of two request latencies on loopback, so
-		// the span of n sends is at least (n-1)/rate less one latency.
-		span := ts[len(ts)-1].Sub(ts[0])
-		if minSpan := time.Duration(float64(perAccount-1)/rate*float64(time.Second)) - 40*time.Millisecond; span < minSpan {
-			t.Errorf("%s: %d sends within %v, want at least %v at %v/s", acct, perAccount, span, minSpan, rate)
+	t0 := clock.Now()
+	expect := func(at time.Time, want int) {
+		t.Helper()
+		got := spy.settle(t, at)
+		for _, acct := range accounts {
+			if got[acct] != want {
+				t.Fatalf("at +%v: claimed %v, want %d for each account", at.Sub(t0), got, want)
+			}
 		}
 	}
-	// Accounts are paced independently: they send side by side, so all
-	// three finish in about the time one needs, not three times as long.
-	first, last := time.Time{}, time.Time{}
-	for _, ts := range got {
-		if first.IsZero() || ts[0].Before(first) {
-			first = ts[0]
-		}
-		if ts[len(ts)-1].After(last) {
-			last = ts[len(ts)-1]
-		}
+	expect(t0, 2) // the burst
+	sent := 2
+	for sent < perAccount {
+		expect(advance(clock, d, 49*time.Millisecond), 0) // the next token is not there yet
+		expect(advance(clock, d, time.Millisecond), 1)
+		sent++
 	}
-	if whole := last.Sub(first); whole > 3*time.Duration(float64(perAccount-1)/rate*float64(time.Second)) {
-		t.Errorf("three accounts took %v: they held each other back", whole)
-	}
+	waitAPI(t, h.api, func(s sendertest.Stats) bool { return s.Sent == perAccount*len(accounts) })
+	eventually(t, func() bool {
+		return h.int64(`SELECT count(*) FROM deliveries WHERE status = 'sent'`) == perAccount*int64(len(accounts))
+	})
 }
 
 func TestRestingAccountDoesNotHoldBackOthers(t *testing.T) {
@@ -94,44 +120,115 @@ func TestRestingAccountDoesNotHoldBackOthers(t *testing.T) {
 	}
 }
 
+// On a manual clock the breaker's rest and probe need no sleeps: three
+// failures rest the account for the whole cool-down, then one probe alone,
+// and its success resumes the account.
 func TestBreakerRestsAFailingAccount(t *testing.T) {
 	h := newHarness(t, sendertest.Config{Fault: sendertest.Code("1001", "")})
-	h.cfg.Concurrency = 1
+	h.cfg.Concurrency = 4
 	h.cfg.Retry = campaign.RetryPolicy{MaxAttempts: 10, Backoff: time.Millisecond, MaxBackoff: time.Millisecond}
 	h.cfg.Pacing = campaign.Pacing{Burst: 1, BreakerFailures: 3, BreakerCoolDown: time.Hour}
-	h.campaign("failing", applet, recipients("r", 5))
+	h.campaign("failing", applet, recipients("r", 6))
 	h.createRuns()
-	ctx, cancel := context.WithCancel(h.ctx)
-	done := make(chan error, 1)
-	d := h.dispatcher(nil)
-	h.dispatcherWake = d.Wake
-	go func() { done <- d.Run(ctx) }()
-	// Once the third failure is recorded the account rests. Results are
-	// recorded in batches, so one more send may have been claimed first.
-	eventually(t, func() bool {
-		return h.int64(`SELECT count(*) FROM sending_accounts WHERE consecutive_failures >= 3`) == 1 &&
-			h.int64(`SELECT count(*) FROM deliveries WHERE status = 'sending'`) == 0
-	})
-	rested := h.api.Stats().Requests
-	// Absence can only be shown by waiting: give the dispatcher a few
-	// wake-ups and polls in which it must send nothing.
-	for range 5 {
-		h.dispatcherWake()
-		time.Sleep(20 * time.Millisecond)
+	clock := h.manualTime() // after the rows it must not predate
+	spy := newClaimSpy(h.store)
+	d := campaign.NewDispatcher(spy, h.snd, h.cfg, zerologNop())
+	defer runOn(t, d)()
+
+	// Failures are recorded in batches, so the claims in flight when the
+	// third failure is recorded may fail too: at most concurrency.
+	t0 := clock.Now()
+	rested := spy.settle(t, t0)["wid-1"]
+	if rested < 3 || rested > 3+h.cfg.Concurrency {
+		t.Fatalf("%d attempts before the breaker rested the account, want 3 to %d", rested, 3+h.cfg.Concurrency)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if rested > 3+h.cfg.Concurrency {
-		t.Errorf("%d requests before the breaker rested the account, want at most 3 + %d in flight", rested, h.cfg.Concurrency)
-	}
-	if n := h.api.Stats().Requests; n != rested {
-		t.Errorf("%d requests while the account rested", n-rested)
+	if got := spy.settle(t, advance(clock, d, 59*time.Minute))["wid-1"]; got != 0 {
+		t.Fatalf("%d claims while the account rested", got)
 	}
 	if n := h.int64(`SELECT sum(attempts) FROM deliveries`); n != int64(rested) {
 		t.Errorf("attempts spent = %d, want %d: resting deliveries spend none", n, rested)
 	}
+
+	h.api.Update(func(c *sendertest.Config) { c.Fault = sendertest.Fault{} })
+	at := advance(clock, d, 2*time.Minute)
+	waitAPI(t, h.api, func(s sendertest.Stats) bool { return s.Sent == 6 })
+	for _, c := range spy.at(at) {
+		if c["wid-1"] > 0 {
+			if c["wid-1"] != 1 {
+				t.Errorf("after the cool-down the first claim took %d, want one probe", c["wid-1"])
+			}
+			break
+		}
+	}
+}
+
+// A failed attempt waits out its backoff on the clock, and not a moment
+// less.
+func TestRetryWaitsOutItsBackoff(t *testing.T) {
+	h := newHarness(t, sendertest.Config{FailFirst: 1})
+	h.cfg.Retry = campaign.RetryPolicy{MaxAttempts: 3, Backoff: time.Minute, MaxBackoff: time.Minute}
+	h.campaign("backoff", applet, recipients("r", 5))
+	h.createRuns()
+	clock := h.manualTime() // after the rows it must not predate
+	spy := newClaimSpy(h.store)
+	d := campaign.NewDispatcher(spy, h.snd, h.cfg, zerologNop())
+	defer runOn(t, d)()
+
+	if got := spy.settle(t, clock.Now())["wid-1"]; got != 5 {
+		t.Fatalf("first attempts = %d, want 5", got)
+	}
+	eventually(t, func() bool { return h.int64(`SELECT count(*) FROM deliveries WHERE status = 'pending'`) == 5 })
+	// The backoff is 1m with equal jitter: no retry before 30s.
+	if got := spy.settle(t, advance(clock, d, 29*time.Second))["wid-1"]; got != 0 {
+		t.Fatalf("%d retries within half the backoff", got)
+	}
+	if got := spy.settle(t, advance(clock, d, time.Minute))["wid-1"]; got != 5 {
+		t.Fatalf("retries after the backoff = %d, want 5", got)
+	}
+	waitAPI(t, h.api, func(s sendertest.Stats) bool { return s.Sent == 5 })
+	eventually(t, func() bool {
+		return h.int64(`SELECT count(*) FROM deliveries WHERE status = 'sent' AND attempts = 2`) == 5
+	})
+}
+
+// A delivery left sending by a dead process is reaped once its lease runs
+// out on the clock, waits out the lease again (its holder may still record
+// it), and is then sent.
+func TestExpiredLeaseIsReapedThenRetried(t *testing.T) {
+	h := newHarness(t, sendertest.Config{})
+	h.cfg.Lease = 25 * time.Second
+	h.cfg.Retry.Ambiguous = true
+	h.campaign("lease", applet, []string{"orphan"})
+	h.createRuns()
+	clock := h.manualTime() // after the rows it must not predate
+	t0 := clock.Now()
+	dead := db.NewStore(h.pool, "dead:1")
+	if ds, err := dead.Claim(h.ctx, campaign.ClaimParams{Limit: 1, Lease: h.cfg.Lease, Now: t0}); err != nil || len(ds) != 1 {
+		t.Fatal(ds, err)
+	}
+	spy := newClaimSpy(h.store)
+	d := campaign.NewDispatcher(spy, h.snd, h.cfg, zerologNop())
+	defer runOn(t, d)()
+
+	state := func() string {
+		return h.str(`SELECT status || ' ' || attempts || ' ' || coalesce(claimed_by, '-') FROM deliveries`)
+	}
+	spy.settle(t, t0)
+	spy.settle(t, advance(clock, d, 24*time.Second))
+	if s := state(); s != "sending 1 dead:1" {
+		t.Fatalf("within the lease: %s, want still held by the dead process", s)
+	}
+	spy.settle(t, advance(clock, d, 2*time.Second))
+	if s := state(); s != "pending 1 -" {
+		t.Fatalf("after the lease: %s, want reaped to pending", s)
+	}
+	if got := spy.settle(t, advance(clock, d, 24*time.Second))["wid-1"]; got != 0 {
+		t.Fatalf("claimed %d before the reaped delivery's delay ran out", got)
+	}
+	if got := spy.settle(t, advance(clock, d, 2*time.Second))["wid-1"]; got != 1 {
+		t.Fatalf("claimed %d after the delay, want 1", got)
+	}
+	waitAPI(t, h.api, func(s sendertest.Stats) bool { return s.Sent == 1 })
 }
 
 // eventually waits for cond, polling the database, for up to 30s.
@@ -143,5 +240,81 @@ func eventually(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 30s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// crowded returns the 1-second windows in which the API saw more than
+// burst + perSecond sends of one account (SPEC §6), allowing tolerance for
+// the jitter of loopback requests: each window is 1s − tolerance long.
+func crowded(ts []time.Time, burst int, perSecond float64, tolerance time.Duration) []string {
+	limit := burst + int(perSecond)
+	var out []string
+	for i, start := range ts {
+		end := start.Add(time.Second - tolerance)
+		n := 0
+		for _, t := range ts[i:] {
+			if !t.After(end) {
+				n++
+			}
+		}
+		if n > limit {
+			out = append(out, fmt.Sprintf("%d sends within 1s from send %d (limit %d)", n, i+1, limit))
+		}
+	}
+	return out
+}
+
+// slowTemplates makes every template lookup that starts within the first
+// stall of the first one wait for the end of it, as a busy database does
+// to a run's first deliveries.
+type slowTemplates struct {
+	campaign.DeliveryStore
+	stall time.Duration
+	once  sync.Once
+	until time.Time
+}
+
+func (s *slowTemplates) wait() {
+	s.once.Do(func() { s.until = time.Now().Add(s.stall) })
+	time.Sleep(time.Until(s.until))
+}
+
+func (s *slowTemplates) OpenTemplates(ctx context.Context, known []int64) ([]campaign.RunTemplate, error) {
+	s.wait()
+	return s.DeliveryStore.OpenTemplates(ctx, known)
+}
+
+func (s *slowTemplates) Template(ctx context.Context, campaignID int64) (campaign.Template, error) {
+	s.wait()
+	return s.DeliveryStore.Template(ctx, campaignID)
+}
+
+// The spacing the API sees honours the pacing from a run's first send on,
+// however long the run's template takes to load: the token is spent when a
+// delivery is claimed, so the claim must be followed by the request at once.
+func TestPacingHoldsWhereTheAPISeesItFromARunsFirstSend(t *testing.T) {
+	h := newHarness(t, sendertest.Config{})
+	h.cfg.Concurrency = 16 // enough idle workers for every claim the pacing allows
+	h.cfg.Pacing = campaign.Pacing{PerSecond: 10, Burst: 1}
+	const perAccount = 20
+	for _, acct := range []string{"acct_a", "acct_b"} {
+		id := h.campaign(acct, applet, recipients(acct+"_", perAccount))
+		h.exec(`UPDATE campaigns SET w_id = $2 WHERE id = $1`, id, acct)
+	}
+	h.createRuns()
+	store := &slowTemplates{DeliveryStore: h.store, stall: 700 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(h.ctx, 60*time.Second)
+	defer cancel()
+	if err := campaign.NewDispatcher(store, h.snd, h.cfg, zerologNop()).Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := arrivals(h.api.Requests())
+	for _, acct := range []string{"acct_a", "acct_b"} {
+		if len(got[acct]) != perAccount {
+			t.Errorf("%s: %d requests, want %d", acct, len(got[acct]), perAccount)
+		}
+		for _, c := range crowded(got[acct], 1, 10, 10*time.Millisecond) {
+			t.Errorf("%s: %s", acct, c)
+		}
 	}
 }

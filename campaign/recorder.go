@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -13,17 +14,22 @@ var errNotRecorded = errors.New("results not yet recorded: database unavailable"
 
 // recorder writes results to the store in batches, off the workers' path, so
 // a send costs no transaction of its own. Results whose write fails are kept
-// and written again, with backoff, until the database is back (SPEC §6).
+// and written again, with backoff, until the database is back (SPEC §6);
+// meanwhile failing tells the dispatcher to claim nothing, and since every
+// unwritten result holds one of its slots, at most Concurrency are kept.
 type recorder struct {
 	store      DeliveryStore
+	clock      Clock
 	log        zerolog.Logger
 	batch      int
 	every      time.Duration
 	stopWithin time.Duration
 	in         chan Result
 	flushes    chan chan error
+	nudges     chan struct{}
 	completed  func([]int64)
 	written    func([]Result)
+	broken     atomic.Bool // the last write failed
 
 	buf      []Result
 	failures int
@@ -38,19 +44,32 @@ func (r *recorder) lost() int { return r.unsaved }
 func newRecorder(store DeliveryStore, cfg DispatchConfig, log zerolog.Logger, completed func([]int64), written func([]Result)) *recorder {
 	return &recorder{
 		store:      store,
+		clock:      cfg.Clock,
 		log:        log,
 		batch:      cfg.FlushSize,
 		every:      cfg.FlushEvery,
 		stopWithin: cfg.StopTimeout,
-		in:         make(chan Result, cfg.Concurrency*2),
+		in:         make(chan Result, cfg.Concurrency), // never full: a result holds a slot
 		flushes:    make(chan chan error),
+		nudges:     make(chan struct{}, 1),
 		completed:  completed,
 		written:    written,
 	}
 }
 
-// add queues a result; it blocks only when the recorder is far behind.
+// add queues a result. It never blocks: results not yet written are at most
+// the dispatcher's Concurrency.
 func (r *recorder) add(res Result) { r.in <- res }
+
+// nudge asks for what is queued to be written now rather than at the next
+// tick: the dispatcher has no free slot, and waiting results hold some.
+// Results that pile up during one write go in the next, so batches grow
+// with the load.
+func (r *recorder) nudge() { signal(r.nudges) }
+
+// failing reports whether the last write failed: until one succeeds, no new
+// delivery may be claimed.
+func (r *recorder) failing() bool { return r.broken.Load() }
 
 // flush writes everything queued so far and reports whether it succeeded.
 func (r *recorder) flush(ctx context.Context) error {
@@ -90,6 +109,9 @@ func (r *recorder) run() {
 			}
 		case <-tick.C:
 			r.write()
+		case <-r.nudges:
+			r.drain()
+			r.write()
 		case done := <-r.flushes:
 			r.drain()
 			r.retryAt = time.Time{}
@@ -121,7 +143,7 @@ func (r *recorder) drain() {
 // write tries to record the buffer once, unless an earlier failure asked to
 // wait; on failure it keeps the buffer and backs off.
 func (r *recorder) write() {
-	if len(r.buf) == 0 || time.Now().Before(r.retryAt) {
+	if len(r.buf) == 0 || r.clock.Now().Before(r.retryAt) {
 		return
 	}
 	timeout := 30 * time.Second
@@ -130,18 +152,38 @@ func (r *recorder) write() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	// The batch is about to be written: the place for anything that must
+	// hold it first.
 	completed, err := r.store.Record(ctx, r.buf)
 	if err != nil {
-		r.failures++
-		wait := min(time.Duration(1<<min(r.failures, 5))*250*time.Millisecond, 10*time.Second)
-		r.retryAt = time.Now().Add(wait)
-		r.log.Warn().Err(err).Int("results", len(r.buf)).Dur("retry_in", wait).
-			Msg("could not record results; keeping them and trying again")
+		r.failed(err)
 		return
 	}
+	r.recorded(completed)
+}
+
+// failed keeps the buffer, stops claims and backs off.
+func (r *recorder) failed(err error) {
+	r.broken.Store(true)
+	r.failures++
+	wait := r.backoff()
+	r.retryAt = r.clock.Now().Add(wait)
+	r.log.Warn().Err(err).Int("results", len(r.buf)).Dur("retry_in", wait).
+		Msg("could not record results; keeping them and trying again")
+}
+
+// backoff is the wait after the latest of r.failures failed writes.
+func (r *recorder) backoff() time.Duration {
+	return min(time.Duration(1<<min(r.failures, 5))*250*time.Millisecond, 10*time.Second)
+}
+
+// recorded is the buffer written: its results' slots are freed and the
+// runs they completed announced.
+func (r *recorder) recorded(completed []int64) {
 	if r.failures > 0 {
 		r.log.Info().Int("results", len(r.buf)).Msg("database is back; results recorded")
 	}
+	r.broken.Store(false)
 	if r.written != nil {
 		r.written(r.buf)
 	}
@@ -151,14 +193,15 @@ func (r *recorder) write() {
 	}
 }
 
-// finish writes what is left, trying until the stop timeout.
+// finish writes what is left, trying until the stop timeout. Its waits are
+// on the wall clock: they bound how long a stop takes.
 func (r *recorder) finish() {
 	r.deadline = time.Now().Add(r.stopWithin)
 	for len(r.buf) > 0 && time.Now().Before(r.deadline) {
-		if wait := time.Until(r.retryAt); wait > 0 {
-			time.Sleep(min(wait, time.Until(r.deadline)))
+		r.retryAt = time.Time{}
+		if r.write(); len(r.buf) > 0 {
+			time.Sleep(max(min(r.backoff(), time.Until(r.deadline)), 0))
 		}
-		r.write()
 	}
 	if len(r.buf) > 0 {
 		r.unsaved = len(r.buf)

@@ -118,6 +118,10 @@ type RunStore interface {
 type DeliveryStore interface {
 	// Template returns the template of a campaign.
 	Template(ctx context.Context, campaignID int64) (Template, error)
+	// OpenTemplates returns the open runs of active campaigns, except those
+	// named in known, each with its campaign's template: what the
+	// dispatcher prepares before it claims.
+	OpenTemplates(ctx context.Context, known []int64) ([]RunTemplate, error)
 	// Claim marks up to p.Limit due deliveries of active campaigns as
 	// sending, leased for p.Lease, taking only deliveries whose account
 	// p.Pacing allows to send now and skipping rows other processes hold.
@@ -134,9 +138,14 @@ type DeliveryStore interface {
 	// send (a run whose last results two processes recorded at once can
 	// miss completion).
 	Reap(ctx context.Context, p ReapParams) (int, error)
+	// Release hands back deliveries this process claimed but never sent (it
+	// is stopping, or their template was not ready): pending again, with
+	// the claim's attempt given back. A delivery no longer held by this
+	// claim is left alone. It returns how many it released.
+	Release(ctx context.Context, ds []Delivery) (int, error)
 	// Outstanding counts what is left to send and says when the next
 	// delivery may go, given its backoff and its account's pacing.
-	Outstanding(ctx context.Context, p Pacing) (Outstanding, error)
+	Outstanding(ctx context.Context, p OutstandingParams) (Outstanding, error)
 }
 
 // ReapParams says what becomes of a delivery whose sender's lease ran out.
@@ -144,6 +153,7 @@ type ReapParams struct {
 	RetryAmbiguous bool          // pending again rather than unknown…
 	MaxAttempts    int           // …while it has attempts left
 	Delay          time.Duration // before a returned delivery may be claimed
+	Now            time.Time     // when leases are judged; zero: the database's clock
 }
 
 // Store is everything broadcaster keeps in its database.

@@ -15,11 +15,41 @@ import (
 // Template implements campaign.DeliveryStore.
 func (s *Store) Template(ctx context.Context, campaignID int64) (campaign.Template, error) {
 	var t campaign.Template
-	err := s.pool.QueryRow(ctx, templateSQL, campaignID).Scan(&t.ID, &t.Name, &t.ImgURL, &t.Content)
+	err := s.pool.QueryRow(ctx, templateSQL, pgx.NamedArgs{"campaign_id": campaignID}).
+		Scan(&t.ID, &t.Name, &t.ImgURL, &t.Content)
 	if err != nil {
 		return t, fmt.Errorf("template of campaign %d: %w", campaignID, notFound(err))
 	}
 	return t, nil
+}
+
+// OpenTemplates implements campaign.DeliveryStore.
+func (s *Store) OpenTemplates(ctx context.Context, known []int64) ([]campaign.RunTemplate, error) {
+	if known == nil {
+		known = []int64{} // r.id <> ALL (NULL) would match no run
+	}
+	rows, err := s.pool.Query(ctx, openTemplatesSQL, pgx.NamedArgs{"known": known})
+	if err != nil {
+		return nil, fmt.Errorf("templates of open runs: %w", err)
+	}
+	rts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (campaign.RunTemplate, error) {
+		var (
+			rt                 campaign.RunTemplate
+			id                 *int64
+			name, img, content *string
+		)
+		if err := row.Scan(&rt.RunID, &rt.CampaignID, &id, &name, &img, &content); err != nil {
+			return rt, err
+		}
+		if id != nil {
+			rt.Template = &campaign.Template{ID: *id, Name: *name, ImgURL: *img, Content: *content}
+		}
+		return rt, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("templates of open runs: %w", err)
+	}
+	return rts, nil
 }
 
 // Claim implements campaign.DeliveryStore with two statements sent as one
@@ -29,10 +59,21 @@ func (s *Store) Template(ctx context.Context, campaignID int64) (campaign.Templa
 func (s *Store) Claim(ctx context.Context, p campaign.ClaimParams) ([]campaign.Delivery, error) {
 	pc := p.Pacing
 	burst := float64(max(pc.Burst, 1))
+	now := timeOrNull(p.Now)
 	b := &pgx.Batch{}
-	b.Queue(ensureAccountsSQL, burst)
-	b.Queue(claimSQL, p.Limit, s.owner, p.Lease.Milliseconds(), pc.PerSecond, burst,
-		pc.Jitter.Milliseconds(), pc.BreakerFailures, pc.BreakerCoolDown.Milliseconds(), excluded(p.Exclude))
+	b.Queue(ensureAccountsSQL, pgx.NamedArgs{"burst": burst, "now": now})
+	b.Queue(claimSQL, pgx.NamedArgs{
+		"limit":            p.Limit,
+		"owner":            s.owner,
+		"lease_ms":         p.Lease.Milliseconds(),
+		"rate":             pc.PerSecond,
+		"burst":            burst,
+		"jitter_ms":        pc.Jitter.Milliseconds(),
+		"breaker_failures": pc.BreakerFailures,
+		"cool_down_ms":     pc.BreakerCoolDown.Milliseconds(),
+		"exclude":          excluded(p.Exclude),
+		"now":              now,
+	})
 	res := s.pool.SendBatch(ctx, b)
 	ds, err := claimed(res)
 	if cerr := res.Close(); err == nil {
@@ -96,7 +137,13 @@ func (s *Store) Record(ctx context.Context, results []campaign.Result) ([]int64,
 func (s *Store) Reap(ctx context.Context, p campaign.ReapParams) (int, error) {
 	var reaped int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, reapSQL, p.RetryAmbiguous, s.owner, p.MaxAttempts, p.Delay.Milliseconds())
+		tag, err := tx.Exec(ctx, reapSQL, pgx.NamedArgs{
+			"retry_ambiguous": p.RetryAmbiguous,
+			"owner":           s.owner,
+			"max_attempts":    p.MaxAttempts,
+			"delay_ms":        p.Delay.Milliseconds(),
+			"now":             timeOrNull(p.Now),
+		})
 		if err != nil {
 			return err
 		}
@@ -113,14 +160,35 @@ func (s *Store) Reap(ctx context.Context, p campaign.ReapParams) (int, error) {
 	return reaped, nil
 }
 
+// Release implements campaign.DeliveryStore.
+func (s *Store) Release(ctx context.Context, ds []campaign.Delivery) (int, error) {
+	if len(ds) == 0 {
+		return 0, nil
+	}
+	ids := make([]int64, len(ds))
+	attempts := make([]int32, len(ds))
+	for i, d := range ds {
+		ids[i], attempts[i] = d.ID, int32(d.Attempt)
+	}
+	tag, err := s.pool.Exec(ctx, releaseSQL, pgx.NamedArgs{"ids": ids, "attempts": attempts, "owner": s.owner})
+	if err != nil {
+		return 0, fmt.Errorf("release claimed deliveries: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // Outstanding implements campaign.DeliveryStore.
-func (s *Store) Outstanding(ctx context.Context, p campaign.Pacing) (campaign.Outstanding, error) {
+func (s *Store) Outstanding(ctx context.Context, p campaign.OutstandingParams) (campaign.Outstanding, error) {
 	var (
 		o      campaign.Outstanding
 		nextMS int64
 	)
-	err := s.pool.QueryRow(ctx, outstandingSQL, p.PerSecond, p.BreakerFailures, p.BreakerCoolDown.Milliseconds()).
-		Scan(&o.Pending, &o.Sending, &nextMS)
+	err := s.pool.QueryRow(ctx, outstandingSQL, pgx.NamedArgs{
+		"rate":             p.Pacing.PerSecond,
+		"breaker_failures": p.Pacing.BreakerFailures,
+		"cool_down_ms":     p.Pacing.BreakerCoolDown.Milliseconds(),
+		"now":              timeOrNull(p.Now),
+	}).Scan(&o.Pending, &o.Sending, &nextMS)
 	if err != nil {
 		return o, fmt.Errorf("count outstanding deliveries: %w", err)
 	}
@@ -250,6 +318,15 @@ func newAccountResults(results []campaign.Result) accountResults {
 		}
 	}
 	return a
+}
+
+// timeOrNull passes a zero time as NULL, which the queries read as "the
+// database's clock": coalesce(@now::timestamptz, now()).
+func timeOrNull(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // excluded never passes NULL for the exclusion list: NOT (x = ANY(NULL)) is

@@ -3,6 +3,7 @@ package db_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -258,19 +259,48 @@ func TestReapSkipsRecipientsSuppressedMidRun(t *testing.T) {
 
 func TestOutstanding(t *testing.T) {
 	f := newFixture(t)
-	o, err := f.store.Outstanding(f.ctx, campaign.Pacing{})
+	o, err := f.store.Outstanding(f.ctx, campaign.OutstandingParams{})
 	if err != nil || !o.Done() {
 		t.Fatalf("empty database: %+v, %v", o, err)
 	}
 	f.run(f.campaign([]string{"a", "b", "c"}))
 	f.claim(1)
-	f.exec(`UPDATE deliveries SET next_attempt_at = now() + interval '10 seconds' WHERE status = 'pending'`)
-	o, err = f.store.Outstanding(f.ctx, campaign.Pacing{})
+	t0 := f.now()
+	f.exec(`UPDATE deliveries SET next_attempt_at = $1::timestamptz + interval '10 seconds' WHERE status = 'pending'`, t0)
+	o, err = f.store.Outstanding(f.ctx, campaign.OutstandingParams{Now: t0.Add(4 * time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Pending != 1 || o.Sending != 1 || o.NextDue < 9*time.Second || o.NextDue > 10*time.Second {
-		t.Errorf("Outstanding = %+v", o)
+	if o.Pending != 1 || o.Sending != 1 || o.NextDue != 6*time.Second {
+		t.Errorf("Outstanding 4s later = %+v, want 1 pending due in 6s and 1 sending", o)
+	}
+}
+
+// Leases are judged by the clock the dispatcher passes, so a test can let
+// one run out without waiting.
+func TestReapJudgesLeasesByTheGivenTime(t *testing.T) {
+	f := newFixture(t)
+	f.run(f.campaign([]string{"a"}))
+	other := *f
+	other.store = db.NewStore(f.pool, "other:2") // a process that died
+	t0 := f.now()
+	if ds, err := other.store.Claim(f.ctx, campaign.ClaimParams{Limit: 1, Lease: time.Minute, Now: t0}); err != nil || len(ds) != 1 {
+		t.Fatal(ds, err)
+	}
+	p := campaign.ReapParams{RetryAmbiguous: true, MaxAttempts: 3, Delay: time.Minute, Now: t0.Add(59 * time.Second)}
+	if n, err := f.store.Reap(f.ctx, p); err != nil || n != 0 {
+		t.Fatalf("Reap within the lease = %d, %v; want 0", n, err)
+	}
+	p.Now = t0.Add(61 * time.Second)
+	if n, err := f.store.Reap(f.ctx, p); err != nil || n != 1 {
+		t.Fatalf("Reap after the lease = %d, %v; want 1", n, err)
+	}
+	var due time.Time
+	if err := f.pool.QueryRow(f.ctx, `SELECT next_attempt_at FROM deliveries`).Scan(&due); err != nil {
+		t.Fatal(err)
+	}
+	if want := p.Now.Add(time.Minute); !due.Equal(want) {
+		t.Errorf("returned delivery due at %v, want %v: the reap's time plus the delay", due, want)
 	}
 }
 
@@ -324,5 +354,73 @@ func TestRecordKeepsOverflowingIDs(t *testing.T) {
 	}
 	if s := f.str(`SELECT receipt_overflow->>'newMsgId' FROM deliveries WHERE id = $1`, by["big"].ID); s != "18446744073709551615" {
 		t.Errorf("receipt_overflow->>'newMsgId' = %s", s)
+	}
+}
+
+func TestReleaseGivesBackOnlyThisProcesssUnsentClaims(t *testing.T) {
+	f := newFixture(t)
+	f.run(f.campaign([]string{"a", "b", "c", "d"}))
+	mine := f.claim(3)
+	other := *f
+	other.store = db.NewStore(f.pool, "other:2")
+	theirs := other.claim(1)
+	sent := mine[2]
+	f.record(campaign.Result{Delivery: sent, Status: campaign.DeliverySent, Attempt: campaign.Attempt{
+		Outcome: campaign.OutcomeSent, StartedAt: time.Now(), Code: "1000"}})
+	stale := mine[1]
+	stale.Attempt++ // a claim this process no longer holds at that attempt
+
+	n, err := f.store.Release(f.ctx, []campaign.Delivery{mine[0], stale, sent, theirs[0]})
+	if err != nil || n != 1 {
+		t.Fatalf("Release = %d, %v; want only the one unsent claim held as given", n, err)
+	}
+	got := f.str(`SELECT string_agg(wc_id || '=' || status || ' ' || attempts || ' ' || coalesce(claimed_by, '-') || ' ' || (lease_until IS NULL),
+		',' ORDER BY wc_id) FROM deliveries`)
+	want := map[string]string{
+		mine[0].WcID:   "pending 0 - true",
+		stale.WcID:     "sending 1 test:1 false",
+		sent.WcID:      "sent 1 - true",
+		theirs[0].WcID: "sending 1 other:2 false",
+	}
+	for _, part := range strings.Split(got, ",") {
+		wc, state, _ := strings.Cut(part, "=")
+		if want[wc] != state {
+			t.Errorf("%s: %s, want %s", wc, state, want[wc])
+		}
+	}
+	if again := f.claim(10); len(again) != 1 || again[0].ID != mine[0].ID || again[0].Attempt != 1 {
+		t.Errorf("claim after release = %+v, want the released delivery at attempt 1", again)
+	}
+}
+
+func TestOpenTemplatesAreThoseOfRunsThatMaySend(t *testing.T) {
+	f := newFixture(t)
+	open := f.run(f.campaign([]string{"a"}))
+	known := f.run(f.campaign([]string{"a"}))
+	noTemplate := f.campaign([]string{"a"})
+	bare := f.run(noTemplate)
+	f.exec(`UPDATE campaigns SET template_id = NULL WHERE id = $1`, noTemplate)
+	paused := f.campaign([]string{"a"})
+	f.run(paused)
+	f.exec(`UPDATE campaigns SET status = 'paused' WHERE id = $1`, paused)
+	done := f.campaign([]string{"a"})
+	f.exec(`UPDATE campaign_runs SET status = 'completed' WHERE id = $1`, f.run(done).ID)
+
+	rts, err := f.store.OpenTemplates(f.ctx, []int64{known.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]*campaign.Template{}
+	for _, rt := range rts {
+		got[rt.RunID] = rt.Template
+	}
+	if len(got) != 2 || got[open.ID] == nil || got[open.ID].Content != "<appmsg><title>{{wcId}}</title></appmsg>" {
+		t.Fatalf("OpenTemplates = %+v, want run %d with its template and run %d without", rts, open.ID, bare.ID)
+	}
+	if tm, ok := got[bare.ID]; !ok || tm != nil {
+		t.Errorf("run of a campaign naming no template: %+v, %v; want it listed without a template", tm, ok)
+	}
+	if all, err := f.store.OpenTemplates(f.ctx, nil); err != nil || len(all) != 3 {
+		t.Errorf("OpenTemplates(nil) = %d runs, %v; want the 3 open runs of active campaigns", len(all), err)
 	}
 }

@@ -147,8 +147,8 @@ func TestRestingAccounts(t *testing.T) {
 	f.pacedCampaign("acct_a", 1)
 	f.pacedCampaign("acct_b", 1)
 	f.pacedCampaign("acct_c", 1)
-	f.claimWith(campaign.Pacing{}, 0) // creates the account rows
 	now := f.now()
+	f.claimAt(now, campaign.Pacing{}, 0) // creates the account rows
 	f.exec(`UPDATE sending_accounts SET consecutive_failures = 5, last_failure_at = $1 WHERE w_id = 'acct_a'`, now.Add(-time.Minute))
 	f.exec(`UPDATE sending_accounts SET consecutive_failures = 5, last_failure_at = $1 WHERE w_id = 'acct_b'`, now.Add(-time.Hour))
 	f.exec(`UPDATE sending_accounts SET consecutive_failures = 2, last_failure_at = $1 WHERE w_id = 'acct_c'`, now)

@@ -22,9 +22,10 @@ func (f *fixture) pacedCampaign(wID string, n int) int64 {
 	return id
 }
 
-func (f *fixture) claimWith(p campaign.Pacing, limit int) map[string]int {
+// claimAt claims as a dispatcher whose clock reads now would.
+func (f *fixture) claimAt(now time.Time, p campaign.Pacing, limit int) map[string]int {
 	f.t.Helper()
-	ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: limit, Lease: time.Minute, Pacing: p})
+	ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: limit, Lease: time.Minute, Pacing: p, Now: now})
 	if err != nil {
 		f.t.Fatalf("Claim: %v", err)
 	}
@@ -35,32 +36,37 @@ func (f *fixture) claimWith(p campaign.Pacing, limit int) map[string]int {
 	return per
 }
 
+// Pacing is tested on a clock of the test's own, passed to every query as
+// "now": no sleeps, and exact answers.
 func TestClaimPacesEachAccount(t *testing.T) {
 	f := newFixture(t)
 	f.pacedCampaign("acct_a", 10)
 	f.pacedCampaign("acct_b", 10)
 	p := campaign.Pacing{PerSecond: 1, Burst: 2}
+	t0 := f.now()
 
-	if got := f.claimWith(p, 100); got["acct_a"] != 2 || got["acct_b"] != 2 {
+	if got := f.claimAt(t0, p, 100); got["acct_a"] != 2 || got["acct_b"] != 2 {
 		t.Fatalf("first claim = %v, want a full burst of 2 per account", got)
 	}
-	if got := f.claimWith(p, 100); len(got) != 0 {
+	if got := f.claimAt(t0.Add(999*time.Millisecond), p, 100); len(got) != 0 {
 		t.Fatalf("claim with empty buckets = %v, want nothing", got)
 	}
-	o, err := f.store.Outstanding(f.ctx, p)
+	o, err := f.store.Outstanding(f.ctx, campaign.OutstandingParams{Pacing: p, Now: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.NextDue < 900*time.Millisecond || o.NextDue > time.Second {
-		t.Errorf("NextDue = %v, want about 1s (one token at 1/s)", o.NextDue)
+	if o.NextDue != time.Second {
+		t.Errorf("NextDue = %v, want 1s (one token at 1/s)", o.NextDue)
 	}
-	// A second and a half later, each bucket holds one and a half tokens.
-	f.exec(`UPDATE sending_accounts SET refilled_at = refilled_at - interval '1500 milliseconds', not_before = not_before - interval '1500 milliseconds'`)
-	if got := f.claimWith(p, 100); got["acct_a"] != 1 || got["acct_b"] != 1 {
+	// A second and a half later, each bucket holds one and a half tokens:
+	// one is spent, and the next is due half a second later.
+	if got := f.claimAt(t0.Add(1500*time.Millisecond), p, 100); got["acct_a"] != 1 || got["acct_b"] != 1 {
 		t.Fatalf("claim after refill = %v, want 1 per account", got)
 	}
-	f.exec(`UPDATE sending_accounts SET not_before = '-infinity'`) // the paced wait is over
-	if got := f.claimWith(campaign.Pacing{}, 100); got["acct_a"] != 7 || got["acct_b"] != 7 {
+	if got := f.claimAt(t0.Add(1999*time.Millisecond), campaign.Pacing{}, 100); len(got) != 0 {
+		t.Fatalf("claim before the paced wait ended = %v, want nothing", got)
+	}
+	if got := f.claimAt(t0.Add(2*time.Second), campaign.Pacing{}, 100); got["acct_a"] != 7 || got["acct_b"] != 7 {
 		t.Errorf("unlimited claim = %v, want the remaining 7 each", got)
 	}
 }
@@ -70,12 +76,13 @@ func TestClaimPacesEachAccount(t *testing.T) {
 func TestClaimJitterComesAfterTheTokenWait(t *testing.T) {
 	f := newFixture(t)
 	f.pacedCampaign("acct_a", 5)
-	f.claimWith(campaign.Pacing{PerSecond: 1, Burst: 1, Jitter: time.Hour}, 100)
+	t0 := f.now()
+	f.claimAt(t0, campaign.Pacing{PerSecond: 1, Burst: 1, Jitter: time.Hour}, 100)
 	var wait float64
-	if err := f.pool.QueryRow(f.ctx, `SELECT extract(epoch FROM not_before - now()) FROM sending_accounts`).Scan(&wait); err != nil {
+	if err := f.pool.QueryRow(f.ctx, `SELECT extract(epoch FROM not_before - $1) FROM sending_accounts`, t0).Scan(&wait); err != nil {
 		t.Fatal(err)
 	}
-	if wait < 0.9 || wait > 3601 {
+	if wait < 1 || wait > 3601 {
 		t.Errorf("next send in %.2fs, want the 1s token wait plus 0..3600s of jitter", wait)
 	}
 }
@@ -84,11 +91,12 @@ func TestClaimJitterPausesTheAccount(t *testing.T) {
 	f := newFixture(t)
 	f.pacedCampaign("acct_a", 5)
 	p := campaign.Pacing{Burst: 1, Jitter: time.Hour}
-	if got := f.claimWith(p, 100); got["acct_a"] != 5 {
+	t0 := f.now()
+	if got := f.claimAt(t0, p, 100); got["acct_a"] != 5 {
 		t.Fatalf("unlimited rate takes all due: %v", got)
 	}
 	var ok bool
-	if err := f.pool.QueryRow(f.ctx, `SELECT not_before > now() AND not_before <= now() + interval '1 hour' FROM sending_accounts`).Scan(&ok); err != nil || !ok {
+	if err := f.pool.QueryRow(f.ctx, `SELECT not_before >= $1 AND not_before <= $1 + interval '1 hour' FROM sending_accounts`, t0).Scan(&ok); err != nil || !ok {
 		t.Errorf("not_before not within the jitter: %v %v", ok, err)
 	}
 }
@@ -97,10 +105,14 @@ func TestOperatorPauseOfAnAccountHoldsOnlyThatAccount(t *testing.T) {
 	f := newFixture(t)
 	f.pacedCampaign("acct_a", 3)
 	f.pacedCampaign("acct_b", 3)
-	f.claimWith(campaign.Pacing{}, 0) // creates the account rows
-	f.exec(`UPDATE sending_accounts SET paused_until = now() + interval '1 hour' WHERE w_id = 'acct_a'`)
-	if got := f.claimWith(campaign.Pacing{}, 100); got["acct_a"] != 0 || got["acct_b"] != 3 {
+	t0 := f.now()
+	f.claimAt(t0, campaign.Pacing{}, 0) // creates the account rows
+	f.exec(`UPDATE sending_accounts SET paused_until = $1::timestamptz + interval '1 hour' WHERE w_id = 'acct_a'`, t0)
+	if got := f.claimAt(t0, campaign.Pacing{}, 100); got["acct_a"] != 0 || got["acct_b"] != 3 {
 		t.Errorf("claim = %v, want only acct_b's 3", got)
+	}
+	if got := f.claimAt(t0.Add(time.Hour), campaign.Pacing{}, 100); got["acct_a"] != 3 {
+		t.Errorf("claim after the pause = %v, want acct_a's 3", got)
 	}
 }
 
@@ -132,12 +144,13 @@ func TestBreakerRestsAnAccountThenProbes(t *testing.T) {
 	if n := f.int64(`SELECT consecutive_failures FROM sending_accounts WHERE w_id = 'acct_a'`); n != 3 {
 		t.Fatalf("consecutive_failures = %d, want 3", n)
 	}
-	f.exec(`UPDATE deliveries SET next_attempt_at = now()`)
-	if got := f.claimWith(p, 100); got["acct_a"] != 0 || got["acct_b"] == 0 {
+	t0 := f.now() // the failures are recorded, and their retries due
+	if got := f.claimAt(t0, p, 100); got["acct_a"] != 0 || got["acct_b"] == 0 {
 		t.Fatalf("claim while acct_a rests = %v, want only acct_b", got)
 	}
 	f.exec(`UPDATE campaigns SET status = 'paused' WHERE w_id = 'acct_b'`)
-	o, err := f.store.Outstanding(f.ctx, campaign.Pacing{BreakerFailures: 3, BreakerCoolDown: time.Minute})
+	o, err := f.store.Outstanding(f.ctx, campaign.OutstandingParams{
+		Pacing: campaign.Pacing{BreakerFailures: 3, BreakerCoolDown: time.Minute}, Now: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,8 +161,8 @@ func TestBreakerRestsAnAccountThenProbes(t *testing.T) {
 
 	// The cool-down has passed: exactly one probe, and nothing more until
 	// its result arrives.
-	f.exec(`UPDATE sending_accounts SET last_failure_at = now() - interval '2 minutes'`)
-	probe, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: 100, Lease: time.Minute, Pacing: p})
+	t1 := t0.Add(2 * time.Minute)
+	probe, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: 100, Lease: time.Minute, Pacing: p, Now: t1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +175,7 @@ func TestBreakerRestsAnAccountThenProbes(t *testing.T) {
 	if len(probes) != 1 {
 		t.Fatalf("probes = %d, want 1", len(probes))
 	}
-	if got := f.claimWith(p, 100); got["acct_a"] != 0 {
+	if got := f.claimAt(t1.Add(59*time.Second), p, 100); got["acct_a"] != 0 {
 		t.Fatalf("claimed %d more while the probe is in flight", got["acct_a"])
 	}
 	ok := campaign.Result{Delivery: probes[0], Status: campaign.DeliverySent,
@@ -171,8 +184,7 @@ func TestBreakerRestsAnAccountThenProbes(t *testing.T) {
 	if n := f.int64(`SELECT consecutive_failures FROM sending_accounts WHERE w_id = 'acct_a'`); n != 0 {
 		t.Fatalf("after a successful probe consecutive_failures = %d", n)
 	}
-	f.exec(`UPDATE sending_accounts SET refilled_at = now() - interval '1 second'`) // buckets full
-	if got := f.claimWith(p, 100); got["acct_a"] != 5 {
+	if got := f.claimAt(t1.Add(time.Minute), p, 100); got["acct_a"] != 5 { // buckets full
 		t.Errorf("after the probe claim = %v, want a full burst for acct_a", got)
 	}
 }

@@ -17,6 +17,8 @@ var (
 	completeRunsSQL string
 	//go:embed sql/template.sql
 	templateSQL string
+	//go:embed sql/open_templates.sql
+	openTemplatesSQL string
 	//go:embed sql/claim.sql
 	claimSQL string
 	//go:embed sql/insert_attempts.sql
@@ -25,6 +27,8 @@ var (
 	updateDeliveriesSQL string
 	//go:embed sql/reap.sql
 	reapSQL string
+	//go:embed sql/release.sql
+	releaseSQL string
 	//go:embed sql/outstanding.sql
 	outstandingSQL string
 	//go:embed sql/ensure_accounts.sql

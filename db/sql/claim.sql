@@ -1,25 +1,29 @@
--- Claims up to $1 due deliveries for this process ($2), leased for $3 ms,
--- taking only deliveries whose sending account may send now (SPEC §6):
---   $4 rate per second (0: unlimited)   $5 burst   $6 jitter ms
---   $7 breaker threshold (0: off)       $8 breaker cool-down ms
---   $9 accounts to leave alone for now
+-- Claims up to @limit due deliveries for this process (@owner), leased for
+-- @lease_ms, taking only deliveries whose sending account may send now
+-- (SPEC §6):
+--   @rate per second (0: unlimited)        @burst   @jitter_ms
+--   @breaker_failures (0: off)             @cool_down_ms
+--   @exclude: accounts to leave alone for now
+-- @now is the time to pace by; NULL (production) means the database's clock,
+-- which every instance shares; tests pass a clock of their own.
 -- Account rows are locked with SKIP LOCKED, so instances sharing the database
 -- pace each account together; delivery rows likewise, so no two instances
 -- ever claim the same delivery. The attempt counter moves at claim time, so a
 -- late result can be matched to its attempt.
 WITH acct AS (
     SELECT a.w_id,
-           CASE WHEN $4::float8 > 0
-                THEN least($5::float8, a.tokens + $4::float8 * extract(epoch FROM now() - a.refilled_at))
-                ELSE $1::float8 END AS tokens,
-           ($7::int > 0 AND a.consecutive_failures >= $7::int) AS probing
+           CASE WHEN @rate::float8 > 0
+                THEN least(@burst::float8,
+                           a.tokens + @rate::float8 * extract(epoch FROM coalesce(@now::timestamptz, now()) - a.refilled_at))
+                ELSE @limit::float8 END AS tokens,
+           (@breaker_failures::int > 0 AND a.consecutive_failures >= @breaker_failures::int) AS probing
     FROM sending_accounts a
-    WHERE a.not_before <= now()
-      AND (a.paused_until IS NULL OR a.paused_until <= now())
-      AND (a.probe_until IS NULL OR a.probe_until <= now())
-      AND NOT (a.w_id = ANY ($9::text[]))
-      AND NOT ($7::int > 0 AND a.consecutive_failures >= $7::int
-               AND a.last_failure_at + $8::bigint * interval '1 millisecond' > now())
+    WHERE a.not_before <= coalesce(@now::timestamptz, now())
+      AND (a.paused_until IS NULL OR a.paused_until <= coalesce(@now::timestamptz, now()))
+      AND (a.probe_until IS NULL OR a.probe_until <= coalesce(@now::timestamptz, now()))
+      AND NOT (a.w_id = ANY (@exclude::text[]))
+      AND NOT (@breaker_failures::int > 0 AND a.consecutive_failures >= @breaker_failures::int
+               AND a.last_failure_at + @cool_down_ms::bigint * interval '1 millisecond' > coalesce(@now::timestamptz, now()))
       -- Only accounts with something due, least recently served first, and
       -- no more than could be used: locking every idle account would make
       -- other instances skip them all.
@@ -30,11 +34,12 @@ WITH acct AS (
           FROM campaigns c
           WHERE c.w_id = a.w_id AND c.status = 'active'
             AND (SELECT 1 FROM deliveries d
-                 WHERE d.campaign_id = c.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+                 WHERE d.campaign_id = c.id AND d.status = 'pending'
+                   AND d.next_attempt_at <= coalesce(@now::timestamptz, now())
                  ORDER BY d.next_attempt_at
                  LIMIT 1) IS NOT NULL)
     ORDER BY a.refilled_at
-    LIMIT $1
+    LIMIT @limit
     FOR UPDATE SKIP LOCKED
 ), allowance AS (
     SELECT w_id, tokens, probing,
@@ -55,7 +60,7 @@ WITH acct AS (
             FROM deliveries d
             WHERE d.campaign_id = c.id
               AND d.status = 'pending'
-              AND d.next_attempt_at <= now()
+              AND d.next_attempt_at <= coalesce(@now::timestamptz, now())
             ORDER BY d.next_attempt_at, d.id
             LIMIT al.n
             FOR UPDATE OF d SKIP LOCKED
@@ -64,37 +69,37 @@ WITH acct AS (
         ORDER BY y.next_attempt_at, y.id
         LIMIT al.n
     ) x
-    LIMIT $1
+    LIMIT @limit
 ), claimed AS (
     UPDATE deliveries d
     SET status = 'sending',
         attempts = d.attempts + 1,
-        claimed_by = $2,
-        lease_until = now() + $3::bigint * interval '1 millisecond',
+        claimed_by = @owner,
+        lease_until = coalesce(@now::timestamptz, now()) + @lease_ms::bigint * interval '1 millisecond',
         updated_at = now()
     FROM due
     WHERE d.id = due.id
     RETURNING d.id, d.run_id, d.campaign_id, d.wc_id, d.attempts
 ), spent AS (
     UPDATE sending_accounts a
-    SET tokens = CASE WHEN $4::float8 > 0 THEN al.tokens - k.n ELSE a.tokens END,
-        refilled_at = now(),
+    SET tokens = CASE WHEN @rate::float8 > 0 THEN al.tokens - k.n ELSE a.tokens END,
+        refilled_at = coalesce(@now::timestamptz, now()),
         -- The random pause comes after the next token is due, so that it
         -- shows in the rhythm instead of ending inside the token wait.
-        not_before = now()
-                     + CASE WHEN $4::float8 > 0 AND al.tokens - k.n < 1
-                            THEN (1 - (al.tokens - k.n)) / $4::float8 * interval '1 second'
+        not_before = coalesce(@now::timestamptz, now())
+                     + CASE WHEN @rate::float8 > 0 AND al.tokens - k.n < 1
+                            THEN (1 - (al.tokens - k.n)) / @rate::float8 * interval '1 second'
                             ELSE interval '0' END
-                     + random() * $6::bigint * interval '1 millisecond',
+                     + random() * @jitter_ms::bigint * interval '1 millisecond',
         probe_until = CASE WHEN al.probing
-                           THEN now() + $3::bigint * interval '1 millisecond' END,
+                           THEN coalesce(@now::timestamptz, now()) + @lease_ms::bigint * interval '1 millisecond' END,
         updated_at = now()
     FROM (SELECT w_id, count(*) AS n FROM due GROUP BY w_id) k
     JOIN allowance al ON al.w_id = k.w_id
     WHERE a.w_id = k.w_id
 ), started AS (
     UPDATE campaign_runs r
-    SET status = 'running', started_at = coalesce(r.started_at, now())
+    SET status = 'running', started_at = coalesce(r.started_at, coalesce(@now::timestamptz, now()))
     WHERE r.id IN (SELECT run_id FROM claimed) AND r.status = 'pending'
 )
 SELECT cl.id, cl.run_id, cl.campaign_id, cl.wc_id, c.w_id, cl.attempts, r.scheduled_for

@@ -1,9 +1,11 @@
 -- What is left to send for active campaigns — how many have pending
 -- deliveries, how many deliveries are being sent — and how long (ms) until the
 -- earliest pending delivery may go: its own backoff, and its account's pacing
--- (jitter pause, token refill at $1 per second, breaker rest).
---   $1 rate per second (0: unlimited)   $2 breaker threshold (0: off)
---   $3 breaker cool-down ms
+-- (jitter pause, token refill at @rate per second, breaker rest).
+--   @rate per second (0: unlimited)   @breaker_failures (0: off)
+--   @cool_down_ms
+-- @now is the time to measure from; NULL (production) means the database's
+-- clock, as in claim.sql.
 -- Each active campaign's earliest pending delivery is one step down
 -- deliveries_pending_idx, so this costs the same whatever the backlog.
 WITH pending AS (
@@ -20,14 +22,15 @@ WITH pending AS (
                     a.not_before,
                     a.paused_until,
                     a.probe_until,
-                    CASE WHEN $1::float8 > 0 AND a.tokens < 1
-                         THEN a.refilled_at + (1 - a.tokens) / $1::float8 * interval '1 second' END,
-                    CASE WHEN $2::int > 0 AND a.consecutive_failures >= $2::int
-                         THEN a.last_failure_at + $3::bigint * interval '1 millisecond' END) AS at
+                    CASE WHEN @rate::float8 > 0 AND a.tokens < 1
+                         THEN a.refilled_at + (1 - a.tokens) / @rate::float8 * interval '1 second' END,
+                    CASE WHEN @breaker_failures::int > 0 AND a.consecutive_failures >= @breaker_failures::int
+                         THEN a.last_failure_at + @cool_down_ms::bigint * interval '1 millisecond' END) AS at
     FROM pending p
     LEFT JOIN sending_accounts a ON a.w_id = p.w_id
 )
 SELECT (SELECT count(*) FROM pending),
        (SELECT count(*) FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id
         WHERE d.status = 'sending' AND c.status = 'active'),
-       coalesce(ceil(extract(epoch FROM greatest((SELECT min(at) FROM ready) - now(), interval '0')) * 1000), 0)::bigint
+       coalesce(ceil(extract(epoch FROM greatest((SELECT min(at) FROM ready) - coalesce(@now::timestamptz, now()),
+                                                 interval '0')) * 1000), 0)::bigint

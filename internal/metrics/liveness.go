@@ -156,7 +156,17 @@ func (s watchedDeliveryStore) Reap(ctx context.Context, p campaign.ReapParams) (
 	return s.DeliveryStore.Reap(ctx, p)
 }
 
-func (s watchedDeliveryStore) Outstanding(ctx context.Context, p campaign.Pacing) (campaign.Outstanding, error) {
+func (s watchedDeliveryStore) Outstanding(ctx context.Context, p campaign.OutstandingParams) (campaign.Outstanding, error) {
 	defer s.w.call()()
 	return s.DeliveryStore.Outstanding(ctx, p)
+}
+
+func (s watchedDeliveryStore) Release(ctx context.Context, ds []campaign.Delivery) (int, error) {
+	defer s.w.call()()
+	return s.DeliveryStore.Release(ctx, ds)
+}
+
+func (s watchedDeliveryStore) OpenTemplates(ctx context.Context, known []int64) ([]campaign.RunTemplate, error) {
+	defer s.w.call()()
+	return s.DeliveryStore.OpenTemplates(ctx, known)
 }

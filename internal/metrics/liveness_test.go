@@ -57,8 +57,12 @@ func (s *stores) Claim(context.Context, campaign.ClaimParams) ([]campaign.Delive
 }
 func (s *stores) Record(context.Context, []campaign.Result) ([]int64, error) { return nil, s.wait() }
 func (s *stores) Reap(context.Context, campaign.ReapParams) (int, error)     { return 0, s.wait() }
-func (s *stores) Outstanding(context.Context, campaign.Pacing) (campaign.Outstanding, error) {
+func (s *stores) Outstanding(context.Context, campaign.OutstandingParams) (campaign.Outstanding, error) {
 	return campaign.Outstanding{}, s.wait()
+}
+func (s *stores) Release(context.Context, []campaign.Delivery) (int, error) { return 0, s.wait() }
+func (s *stores) OpenTemplates(context.Context, []int64) ([]campaign.RunTemplate, error) {
+	return nil, s.wait()
 }
 
 // Every call through a watched store, answered or failed, is a heartbeat.
@@ -108,7 +112,15 @@ func TestLoopWatchBeatsOnEveryStoreCall(t *testing.T) {
 			return err
 		},
 		"Outstanding": func(_ campaign.RunStore, d campaign.DeliveryStore) error {
-			_, err := d.Outstanding(ctx, campaign.Pacing{})
+			_, err := d.Outstanding(ctx, campaign.OutstandingParams{})
+			return err
+		},
+		"Release": func(_ campaign.RunStore, d campaign.DeliveryStore) error {
+			_, err := d.Release(ctx, nil)
+			return err
+		},
+		"OpenTemplates": func(_ campaign.RunStore, d campaign.DeliveryStore) error {
+			_, err := d.OpenTemplates(ctx, nil)
 			return err
 		},
 	}
