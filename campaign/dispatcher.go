@@ -30,6 +30,9 @@ type DispatchConfig struct {
 	// without a break (2m): a batch job exits 1 and cron runs it again,
 	// rather than hanging. The daemon (Run) keeps trying.
 	GiveUpAfter time.Duration
+	// Journal keeps results on local disk until the database has them, so
+	// a crash during a database outage loses none (nil: off).
+	Journal Journal
 }
 
 func (c DispatchConfig) withDefaults() DispatchConfig {

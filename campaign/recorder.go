@@ -24,6 +24,7 @@ type recorder struct {
 	flushes    chan chan error
 	completed  func([]int64)
 	written    func([]Result)
+	journal    *journalKeeper // nil when results.journal is off
 
 	buf      []Result
 	failures int
@@ -46,6 +47,7 @@ func newRecorder(store DeliveryStore, cfg DispatchConfig, log zerolog.Logger, co
 		flushes:    make(chan chan error),
 		completed:  completed,
 		written:    written,
+		journal:    newJournalKeeper(cfg.Journal, log),
 	}
 }
 
@@ -121,6 +123,7 @@ func (r *recorder) drain() {
 // write tries to record the buffer once, unless an earlier failure asked to
 // wait; on failure it keeps the buffer and backs off.
 func (r *recorder) write() {
+	r.journal.keep(r.buf) // on disk before the database is tried, backing off or not
 	if len(r.buf) == 0 || time.Now().Before(r.retryAt) {
 		return
 	}
@@ -142,6 +145,7 @@ func (r *recorder) write() {
 	if r.failures > 0 {
 		r.log.Info().Int("results", len(r.buf)).Msg("database is back; results recorded")
 	}
+	r.journal.written()
 	if r.written != nil {
 		r.written(r.buf)
 	}
