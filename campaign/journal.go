@@ -81,6 +81,19 @@ func (k *journalKeeper) written() {
 	}
 }
 
+// journalNow journals, as soon as they arrive, the results queued for the
+// recorder, rather than at its next write: a process killed in between
+// would lose them. It takes whatever else is queued along (group commit),
+// so under load one sync covers many results, and a slow disk slows the
+// workers rather than letting unjournalled results pile up.
+func (r *recorder) journalNow() {
+	if r.journal == nil {
+		return
+	}
+	r.drain()
+	r.journal.keep(r.buf)
+}
+
 // ReplayOptions tunes ReplayJournal.
 type ReplayOptions struct {
 	// GiveUpAfter ends the replay with ErrDatabaseUnavailable once the

@@ -87,6 +87,7 @@ func (r *recorder) run() {
 				return
 			}
 			r.buf = append(r.buf, res)
+			r.journalNow()
 			if len(r.buf) >= r.batch {
 				r.write()
 			}

@@ -44,6 +44,11 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer closeDB()
+	jnl, closeJournal, err := a.openJournal()
+	if err != nil {
+		return err
+	}
+	defer closeJournal()
 
 	s := &services{store: store, registry: metrics.NewRegistry()}
 	m, err := metrics.New(s.registry, campaign.SystemClock{})
@@ -54,7 +59,20 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	s.progress = campaign.NewProgress(store, campaign.SystemClock{}, a.log, campaign.DefaultProgressEvery)
-	s.dispatch = campaign.NewDispatcher(s.progress.DeliveryStore(m.DeliveryStore(store)), m.Sender(snd), a.dispatchConfig(), a.log)
+	deliveries := s.progress.DeliveryStore(m.DeliveryStore(store))
+	dcfg := a.dispatchConfig()
+	if jnl != nil {
+		dcfg.Journal = jnl
+		opts := campaign.ReplayOptions{}
+		if *once {
+			opts.GiveUpAfter = replayGiveUp
+		}
+		// Before anything is claimed: see campaign.ReplayJournal.
+		if _, err := campaign.ReplayJournal(ctx, jnl, deliveries, a.log, opts); err != nil {
+			return err
+		}
+	}
+	s.dispatch = campaign.NewDispatcher(deliveries, m.Sender(snd), dcfg, a.log)
 	s.scheduler = campaign.NewScheduler(m.RunStore(store), campaign.SystemClock{}, a.log,
 		campaign.WithTimezone(a.cfg.Scheduler.Location),
 		campaign.WithMisfireGrace(a.cfg.Scheduler.MisfireGrace),

@@ -7,12 +7,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/broadcaster/broadcaster/campaign"
 	"github.com/broadcaster/broadcaster/db"
 	"github.com/broadcaster/broadcaster/internal/config"
+	"github.com/broadcaster/broadcaster/internal/journal"
 	"github.com/broadcaster/broadcaster/sender"
 )
 
@@ -73,6 +75,31 @@ func (a *app) newSender() (*sender.Client, error) {
 		RetryCodes: a.cfg.Retry.Codes,
 	})
 }
+
+// openJournal opens and locks results.journal when it is set; when it is
+// not, the journal is nil and closing it does nothing.
+func (a *app) openJournal() (*journal.File, func(), error) {
+	path := a.cfg.Results.Journal
+	if path == "" {
+		return nil, func() {}, nil
+	}
+	j, err := journal.Open(path, a.log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("results.journal: %w", err)
+	}
+	a.log.Debug().Str("journal", path).Msg("results journal open")
+	return j, func() {
+		if err := j.Close(); err != nil {
+			a.log.Warn().Err(err).Msg("could not close the results journal")
+		}
+	}, nil
+}
+
+// replayGiveUp is how long `run --once` waits for the database to take a
+// journal's results before it exits 1 (cron runs it again, the journal
+// kept): as long as it waits for the database while sending. The daemon
+// keeps trying.
+const replayGiveUp = 2 * time.Minute
 
 // dispatchConfig maps the configuration onto the dispatcher's settings.
 func (a *app) dispatchConfig() campaign.DispatchConfig {
