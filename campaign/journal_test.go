@@ -34,7 +34,7 @@ func (u *unwritable) Record(ctx context.Context, rs []campaign.Result) ([]int64,
 
 func openJournal(t *testing.T, path string) *journal.File {
 	t.Helper()
-	j, err := journal.Open(path, zerologNop())
+	j, err := journal.Open(path, "test", zerologNop())
 	if err != nil {
 		t.Fatal(err)
 	}

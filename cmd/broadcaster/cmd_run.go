@@ -44,7 +44,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer closeDB()
-	jnl, closeJournal, err := a.openJournal()
+	jnl, closeJournal, err := a.openJournal(ctx, store)
 	if err != nil {
 		return err
 	}

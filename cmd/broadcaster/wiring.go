@@ -76,14 +76,19 @@ func (a *app) newSender() (*sender.Client, error) {
 	})
 }
 
-// openJournal opens and locks results.journal when it is set; when it is
-// not, the journal is nil and closing it does nothing.
-func (a *app) openJournal() (*journal.File, func(), error) {
+// openJournal opens and locks results.journal, for the results of store's
+// database, when it is set; when it is not, the journal is nil and closing
+// it does nothing.
+func (a *app) openJournal(ctx context.Context, store *db.Store) (*journal.File, func(), error) {
 	path := a.cfg.Results.Journal
 	if path == "" {
 		return nil, func() {}, nil
 	}
-	j, err := journal.Open(path, a.log)
+	id, err := store.Identity(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	j, err := journal.Open(path, id, a.log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("results.journal: %w", err)
 	}

@@ -16,7 +16,7 @@ import (
 //
 //	uint32 little-endian  length of the payload
 //	uint32 little-endian  CRC-32C of the payload
-//	payload               JSON: {"v":1,"results":[campaign.Result…]}
+//	payload               JSON: {"v":1,"db":"…","results":[campaign.Result…]}
 //
 // The length lets a reader find a record cut short by a crash mid-append;
 // the checksum catches a record whose length reached the disk but whose
@@ -39,15 +39,17 @@ const version = 1
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // payload is one record's content. Results are encoded as campaign.Result
-// itself, so a field added to it is journalled without a change here.
+// itself, so a field added to it is journalled without a change here. DB
+// names the database the results belong to (see Open).
 type payload struct {
 	Version int               `json:"v"`
+	DB      string            `json:"db"`
 	Results []campaign.Result `json:"results"`
 }
 
-// encode returns one whole record holding results.
-func encode(results []campaign.Result) ([]byte, error) {
-	body, err := json.Marshal(payload{Version: version, Results: results})
+// encode returns one whole record holding results of database db.
+func encode(db string, results []campaign.Result) ([]byte, error) {
+	body, err := json.Marshal(payload{Version: version, DB: db, Results: results})
 	if err != nil {
 		return nil, fmt.Errorf("encode results: %w", err)
 	}
@@ -62,16 +64,16 @@ func frame(body []byte) []byte {
 	return append(rec, body...)
 }
 
-// decode reads the results of one record's payload.
-func decode(body []byte) ([]campaign.Result, error) {
+// decode reads one record's payload.
+func decode(body []byte) (payload, error) {
 	var p payload
 	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, fmt.Errorf("decode record: %w", err)
+		return p, fmt.Errorf("decode record: %w", err)
 	}
 	if p.Version != version {
-		return nil, fmt.Errorf("record of format version %d, this broadcaster reads version %d: replay it with the version that wrote it", p.Version, version)
+		return p, fmt.Errorf("record of format version %d, this broadcaster reads version %d: replay it with the version that wrote it", p.Version, version)
 	}
-	return p.Results, nil
+	return p, nil
 }
 
 // scan reads whole, intact records from r, calling each (when not nil) with

@@ -22,6 +22,11 @@ import (
 	"github.com/broadcaster/broadcaster/campaign"
 )
 
+// ErrOtherDatabase reports a journal written for another database than the
+// one this process uses: its delivery ids would name unrelated deliveries
+// there, so it is not replayed.
+var ErrOtherDatabase = errors.New("the results journal belongs to another database")
+
 // ErrLocked reports that another process holds the journal: two processes
 // appending to one file would replay each other's results and compact away
 // each other's unrecorded ones.
@@ -30,6 +35,7 @@ var ErrLocked = errors.New("the results journal is in use by another process")
 // File is an open, locked results journal.
 type File struct {
 	path string
+	db   string // the database whose results this process journals
 	log  zerolog.Logger
 
 	mu     sync.Mutex
@@ -41,16 +47,18 @@ type File struct {
 var _ campaign.Journal = (*File)(nil)
 
 // Open opens the journal at path, creating it (mode 0600: it holds
-// recipients' ids) when missing, and locks it for this process. A record
-// cut short by a crash mid-append is logged and dropped, so that new
-// records never follow garbage. The directory must exist: a mistyped path
-// should fail rather than journal somewhere nobody looks.
-func Open(path string, log zerolog.Logger) (*File, error) {
+// recipients' ids) when missing, and locks it for this process. db names
+// the database the results go to (db.Store.Identity): every record carries
+// it, and Replay refuses records of another one. A record cut short by a
+// crash mid-append is logged and dropped, so that new records never follow
+// garbage. The directory must exist: a mistyped path should fail rather than
+// journal somewhere nobody looks.
+func Open(path, db string, log zerolog.Logger) (*File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open results journal: %w", err)
 	}
-	j := &File{path: path, log: log, f: f}
+	j := &File{path: path, db: db, log: log, f: f}
 	if err := j.open(); err != nil {
 		f.Close()
 		return nil, err
@@ -98,7 +106,7 @@ func (j *File) Append(results []campaign.Result) error {
 	if len(results) == 0 {
 		return nil
 	}
-	rec, err := encode(results)
+	rec, err := encode(j.db, results)
 	if err != nil {
 		return err
 	}
@@ -141,16 +149,34 @@ func (j *File) Written() error {
 	return nil
 }
 
-// Replay implements campaign.Journal: every record, oldest first.
+// Replay implements campaign.Journal: every record, oldest first. A record
+// of another database stops it with ErrOtherDatabase before anything is
+// replayed: the operator decides what becomes of that file.
 func (j *File) Replay(fn func([]campaign.Result) error) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	_, err := scan(io.NewSectionReader(j.f, 0, j.size), func(body []byte) error {
-		results, err := decode(body)
+	section := func() io.Reader { return io.NewSectionReader(j.f, 0, j.size) }
+	_, err := scan(section(), func(body []byte) error {
+		p, err := decode(body)
 		if err != nil {
 			return fmt.Errorf("%s: %w", j.path, err)
 		}
-		return fn(results)
+		if p.DB != j.db {
+			return fmt.Errorf("%w: %s holds results of database %s, this process writes to %s; "+
+				"point it at that database to replay them, or move the file away to give them up",
+				ErrOtherDatabase, j.path, p.DB, j.db)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = scan(section(), func(body []byte) error {
+		p, err := decode(body)
+		if err != nil {
+			return fmt.Errorf("%s: %w", j.path, err)
+		}
+		return fn(p.Results)
 	})
 	return err
 }
@@ -184,8 +210,8 @@ func Read(path string) (results []campaign.Result, ignored int64, err error) {
 		return nil, 0, fmt.Errorf("read results journal: %w", err)
 	}
 	good, err := scan(io.NewSectionReader(f, 0, fi.Size()), func(body []byte) error {
-		rs, err := decode(body)
-		results = append(results, rs...)
+		p, err := decode(body)
+		results = append(results, p.Results...)
 		return err
 	})
 	if err != nil {

@@ -16,6 +16,9 @@ import (
 	"github.com/broadcaster/broadcaster/campaign"
 )
 
+// testDB names the database of the tests' journals.
+const testDB = "7713719857261189244/broadcaster"
+
 // result builds a sent result for delivery id, with every kind of field set.
 func result(id int64) campaign.Result {
 	at := time.Date(2025, 3, 1, 2, 0, 0, int(id)*1000, time.UTC)
@@ -41,7 +44,7 @@ func results(ids ...int64) []campaign.Result {
 // open opens the journal at path and closes it at the end of the test.
 func open(t *testing.T, path string, log zerolog.Logger) *File {
 	t.Helper()
-	j, err := Open(path, log)
+	j, err := Open(path, testDB, log)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -211,7 +214,7 @@ func TestDamagedTailIsIgnoredAndOverwritten(t *testing.T) {
 
 func mustEncode(t *testing.T, rs []campaign.Result) []byte {
 	t.Helper()
-	b, err := encode(rs)
+	b, err := encode(testDB, rs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,13 +255,36 @@ func TestARecordOfAnUnknownVersionIsAnError(t *testing.T) {
 	}
 }
 
+// A journal is never replayed into another database, where its delivery
+// ids would name unrelated deliveries: nothing of it is replayed, and the
+// error says what to do.
+func TestAJournalOfAnotherDatabaseIsNotReplayed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.journal")
+	j := open(t, path, zerolog.Nop())
+	appendAll(t, j, results(1))
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(path, "42/staging", zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	appendAll(t, other, results(2)) // this process's own, after the foreign one
+	calls := 0
+	err = other.Replay(func([]campaign.Result) error { calls++; return nil })
+	if !errors.Is(err, ErrOtherDatabase) || !strings.Contains(err.Error(), testDB) || calls != 0 {
+		t.Errorf("Replay = %v after %d calls; want ErrOtherDatabase naming %s, and nothing replayed", err, calls, testDB)
+	}
+}
+
 // Two processes on one journal would compact away each other's unrecorded
 // results: the second is refused, with a message saying why, until the
 // first closes it (or dies).
 func TestASecondOpenIsRefusedWhileTheFirstHoldsIt(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "results.journal")
 	first := open(t, path, zerolog.Nop())
-	_, err := Open(path, zerolog.Nop())
+	_, err := Open(path, testDB, zerolog.Nop())
 	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), path) {
 		t.Fatalf("second Open = %v, want ErrLocked naming %s", err, path)
 	}
@@ -269,7 +295,7 @@ func TestASecondOpenIsRefusedWhileTheFirstHoldsIt(t *testing.T) {
 }
 
 func TestOpenNeedsAnExistingDirectory(t *testing.T) {
-	_, err := Open(filepath.Join(t.TempDir(), "missing", "results.journal"), zerolog.Nop())
+	_, err := Open(filepath.Join(t.TempDir(), "missing", "results.journal"), testDB, zerolog.Nop())
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Open in a missing directory = %v, want not-exist", err)
 	}
