@@ -60,7 +60,7 @@ func PostgresRestart(ctx context.Context, r *Rig) error {
 }
 
 // PostgresDownThenKill stops PostgreSQL mid-run while results are on their
-// way, starts it again after Opts.Outage, lets the daemon send a little
+// way, starts it again once writing them has failed four times, lets the daemon send a little
 // more, and kills it (SIGKILL) before it has written everything: the
 // results it held in memory are lost, unless journalled. Before the kill,
 // the fake API stops confirming anything (requests hang), so that no answer
@@ -79,7 +79,9 @@ func PostgresDownThenKill(ctx context.Context, r *Rig) error {
 	if err := r.haltWithResultsInFlight(ctx, p); err != nil {
 		return err
 	}
-	if err := hold(ctx, r.Opts.Outage); err != nil {
+	// Down until the writer of results has failed a few times and backs
+	// off for seconds, as it does in a real outage.
+	if err := p.WaitLog(ctx, recordFailed, 4); err != nil {
 		return err
 	}
 	if err := r.PG.Resume(ctx); err != nil {

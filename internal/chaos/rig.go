@@ -43,7 +43,7 @@ type Options struct {
 	Latency time.Duration
 	// Journal turns results.journal on, in the rig's directory.
 	Journal bool
-	// Outage is how long the database stays down, or unwritable, once the
+	// Outage is how long PostgresRestart keeps the database down once the
 	// fault has shown (3s: long enough for the writer of results to back
 	// off for seconds, as it would in a real outage).
 	Outage time.Duration
