@@ -19,6 +19,10 @@
 // account, because initdb and postgres refuse to run as root; each server's
 // directory holds a lock that its process keeps, so directories left by a
 // killed process are removed by the next Start.
+//
+// A server can be halted and resumed on the same data directory and port
+// (Halt, Resume), so that a test can take the database away from a program
+// under test and give it back, as a database restart would.
 package pgtemp
 
 import (
