@@ -13,7 +13,7 @@ TEST_TIMEOUT ?= 5m
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME  ?= 10s
 
-.PHONY: all build test vet lint bench fuzz demo ensure-postgres schema clean
+.PHONY: all build test vet lint bench fuzz demo chaos ensure-postgres schema clean
 
 all: lint build test
 
@@ -55,6 +55,13 @@ schema:
 
 demo: ensure-postgres
 	$(GO) run ./cmd/broadcaster demo
+
+# Fault experiments against the real binary (issue 8): PostgreSQL stopped and
+# started under it, kill -9, SIGTERM, a role that cannot write. Each runs on
+# a throwaway PostgreSQL of its own; prints a Markdown table and exits 1 if
+# any bound broke. About three minutes; not part of `make test`.
+chaos: ensure-postgres build
+	$(GO) run ./cmd/chaos -binary $(BIN)
 
 clean:
 	rm -rf bin

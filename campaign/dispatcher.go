@@ -33,6 +33,9 @@ type DispatchConfig struct {
 	// Clock is the time of pacing, backoff, leases and the breaker
 	// (SystemClock: the database's clock in SQL, the wall clock here).
 	Clock Clock
+	// Journal keeps results on local disk until the database has them, so
+	// a crash during a database outage loses none (nil: off).
+	Journal Journal
 }
 
 func (c DispatchConfig) withDefaults() DispatchConfig {

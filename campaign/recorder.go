@@ -30,6 +30,7 @@ type recorder struct {
 	completed  func([]int64)
 	written    func([]Result)
 	broken     atomic.Bool // the last write failed
+	journal    *journalKeeper // nil when results.journal is off
 
 	buf      []Result
 	failures int
@@ -54,6 +55,7 @@ func newRecorder(store DeliveryStore, cfg DispatchConfig, log zerolog.Logger, co
 		nudges:     make(chan struct{}, 1),
 		completed:  completed,
 		written:    written,
+		journal:    newJournalKeeper(cfg.Journal, log),
 	}
 }
 
@@ -104,6 +106,7 @@ func (r *recorder) run() {
 				return
 			}
 			r.buf = append(r.buf, res)
+			r.journalNow()
 			if len(r.buf) >= r.batch {
 				r.write()
 			}
@@ -143,6 +146,7 @@ func (r *recorder) drain() {
 // write tries to record the buffer once, unless an earlier failure asked to
 // wait; on failure it keeps the buffer and backs off.
 func (r *recorder) write() {
+	r.journal.keep(r.buf) // on disk before the database is tried, backing off or not
 	if len(r.buf) == 0 || r.clock.Now().Before(r.retryAt) {
 		return
 	}
@@ -184,6 +188,7 @@ func (r *recorder) recorded(completed []int64) {
 		r.log.Info().Int("results", len(r.buf)).Msg("database is back; results recorded")
 	}
 	r.broken.Store(false)
+	r.journal.written()
 	if r.written != nil {
 		r.written(r.buf)
 	}
@@ -205,7 +210,10 @@ func (r *recorder) finish() {
 	}
 	if len(r.buf) > 0 {
 		r.unsaved = len(r.buf)
-		r.log.Error().Int("results", len(r.buf)).
-			Msg("stopping with results not recorded; their deliveries will be reaped as unknown")
+		msg := "stopping with results not recorded; their deliveries will be reaped as unknown"
+		if r.journal != nil && !r.journal.failing {
+			msg = "stopping with results not recorded; they are in the results journal, which the next start replays"
+		}
+		r.log.Error().Int("results", len(r.buf)).Msg(msg)
 	}
 }

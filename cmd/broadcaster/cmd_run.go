@@ -46,6 +46,11 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer closeDB()
+	jnl, closeJournal, err := a.openJournal(ctx, store)
+	if err != nil {
+		return err
+	}
+	defer closeJournal()
 
 	s := &services{store: store, registry: metrics.NewRegistry(), probes: a.newProbes()}
 	m, err := metrics.New(s.registry, campaign.SystemClock{})
@@ -60,9 +65,21 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	s.progress = campaign.NewProgress(store, campaign.SystemClock{}, a.log, campaign.DefaultProgressEvery)
+	deliveries := s.probes.dispatcher.DeliveryStore(s.progress.DeliveryStore(m.DeliveryStore(store)))
 	dcfg := a.dispatchConfig()
 	dcfg.Outage = s.outage
-	s.dispatch = campaign.NewDispatcher(s.probes.dispatcher.DeliveryStore(s.progress.DeliveryStore(m.DeliveryStore(store))), m.Sender(snd), dcfg, a.log)
+	if jnl != nil {
+		dcfg.Journal = jnl
+		opts := campaign.ReplayOptions{}
+		if *once {
+			opts.GiveUpAfter = replayGiveUp
+		}
+		// Before anything is claimed: see campaign.ReplayJournal.
+		if _, err := campaign.ReplayJournal(ctx, jnl, deliveries, a.log, opts); err != nil {
+			return err
+		}
+	}
+	s.dispatch = campaign.NewDispatcher(deliveries, m.Sender(snd), dcfg, a.log)
 	s.scheduler = campaign.NewScheduler(s.probes.scheduler.RunStore(m.RunStore(store)), campaign.SystemClock{}, a.log,
 		campaign.WithTimezone(a.cfg.Scheduler.Location),
 		campaign.WithMisfireGrace(a.cfg.Scheduler.MisfireGrace),

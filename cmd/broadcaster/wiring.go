@@ -13,6 +13,7 @@ import (
 	"github.com/broadcaster/broadcaster/campaign"
 	"github.com/broadcaster/broadcaster/db"
 	"github.com/broadcaster/broadcaster/internal/config"
+	"github.com/broadcaster/broadcaster/internal/journal"
 	"github.com/broadcaster/broadcaster/sender"
 )
 
@@ -92,6 +93,36 @@ func (a *app) outageConfig() campaign.OutageConfig {
 		Accounts:   d.Pacing,
 	}
 }
+
+// openJournal opens and locks results.journal, for the results of store's
+// database, when it is set; when it is not, the journal is nil and closing
+// it does nothing.
+func (a *app) openJournal(ctx context.Context, store *db.Store) (*journal.File, func(), error) {
+	path := a.cfg.Results.Journal
+	if path == "" {
+		return nil, func() {}, nil
+	}
+	id, err := store.Identity(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	j, err := journal.Open(path, id, a.log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("results.journal: %w", err)
+	}
+	a.log.Debug().Str("journal", path).Msg("results journal open")
+	return j, func() {
+		if err := j.Close(); err != nil {
+			a.log.Warn().Err(err).Msg("could not close the results journal")
+		}
+	}, nil
+}
+
+// replayGiveUp is how long `run --once` waits for the database to take a
+// journal's results before it exits 1 (cron runs it again, the journal
+// kept): as long as it waits for the database while sending. The daemon
+// keeps trying.
+const replayGiveUp = 2 * time.Minute
 
 // dispatchConfig maps the configuration onto the dispatcher's settings.
 func (a *app) dispatchConfig() campaign.DispatchConfig {

@@ -31,6 +31,8 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// HTTP controls the optional health and metrics listener.
 	HTTP HTTP `yaml:"http"`
+	// Results says where API answers are kept until the database has them.
+	Results Results `yaml:"results"`
 }
 
 // Database is the database section.
@@ -127,6 +129,16 @@ type HTTP struct {
 	// Listen is the host:port serving /healthz and /metrics; empty disables
 	// the listener.
 	Listen string `yaml:"listen"`
+}
+
+// Results is the results section.
+type Results struct {
+	// Journal is the path of a local append-only journal of API answers,
+	// synced before each database write and replayed at start, so that a
+	// crash during a database outage loses no confirmed send. Empty: off.
+	// Only useful where the file outlives the process (systemd
+	// StateDirectory, a StatefulSet's volume).
+	Journal string `yaml:"journal"`
 }
 
 // Default returns the SPEC §8 defaults. The rate limit defaults follow what

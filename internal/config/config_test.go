@@ -95,6 +95,7 @@ func TestDefaultsMatchSpec(t *testing.T) {
 		"log.level":                    "info",
 		"log.format":                   "auto",
 		"http.listen":                  "",
+		"results.journal":              "",
 	}
 	keys := Keys()
 	if len(keys) != len(spec) {
@@ -272,6 +273,7 @@ func TestEveryKeySettableFromEnv(t *testing.T) {
 		"log.level":                    "debug",
 		"log.format":                   "json",
 		"http.listen":                  ":9090",
+		"results.journal":              "/var/lib/broadcaster/results.journal",
 	}
 	for _, k := range Keys() {
 		t.Run(k.Path, func(t *testing.T) {
@@ -439,6 +441,9 @@ func TestValidate(t *testing.T) {
 		{"log.format", func(c *Config) { c.Log.Format = "" }},
 		{"http.listen", func(c *Config) { c.HTTP.Listen = "localhost:http" }},
 		{"http.listen", func(c *Config) { c.HTTP.Listen = ":70000" }},
+		{"results.journal", func(c *Config) { c.Results.Journal = "results.journal" }},
+		{"results.journal", func(c *Config) { c.Results.Journal = "/var/lib/broadcaster/" }},
+		{"results.journal", func(c *Config) { c.Results.Journal = " /var/lib/broadcaster/j" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -464,6 +469,7 @@ func TestValidateAccepts(t *testing.T) {
 		{"no code retries", func(c *Config) { c.Retry.Codes = nil }},
 		{"UTC", func(c *Config) { c.Scheduler.Timezone = "UTC" }},
 		{"listen all interfaces", func(c *Config) { c.HTTP.Listen = ":9090" }},
+		{"journal", func(c *Config) { c.Results.Journal = "/var/lib/broadcaster/results.journal" }},
 		{"listen IPv6", func(c *Config) { c.HTTP.Listen = "[::1]:9090" }},
 		{"keyword DSN", func(c *Config) { c.Database.URL = "host=db dbname=b" }},
 		{"postgresql scheme", func(c *Config) { c.Database.URL = "postgresql://db/b" }},

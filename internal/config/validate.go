@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -97,6 +98,7 @@ func (c Config) problems() []*Error {
 	cs.add("log.level", message(logging.ParseLevel(c.Log.Level)))
 	cs.add("log.format", message(logging.ParseFormat(c.Log.Format)))
 	cs.add("http.listen", checkListen(c.HTTP.Listen))
+	cs.add("results.journal", checkJournal(c.Results.Journal))
 	return cs
 }
 
@@ -198,6 +200,23 @@ func checkListen(addr string) string {
 		}
 	}
 	return fmt.Sprintf("%q is not host:port (e.g. 127.0.0.1:9090 or :9090)", addr)
+}
+
+// checkJournal accepts "" (off) or an absolute path to a file: a relative
+// one would follow the working directory, which cron, systemd and a shell
+// each set differently, and a replay would look in the wrong place.
+func checkJournal(path string) string {
+	switch {
+	case path == "":
+		return ""
+	case strings.TrimSpace(path) != path:
+		return fmt.Sprintf("%q must not start or end with spaces", path)
+	case !filepath.IsAbs(path):
+		return fmt.Sprintf("%q is not an absolute path (e.g. /var/lib/broadcaster/results.journal)", path)
+	case strings.HasSuffix(path, "/") || filepath.Base(path) == "." || filepath.Base(path) == "..":
+		return fmt.Sprintf("%q names a directory; name the journal file in it (e.g. %s)", path, filepath.Join(path, "results.journal"))
+	}
+	return ""
 }
 
 // checkBaseURL accepts "" (set later or not needed) or an absolute http(s)

@@ -19,6 +19,10 @@
 // account, because initdb and postgres refuse to run as root; each server's
 // directory holds a lock that its process keeps, so directories left by a
 // killed process are removed by the next Start.
+//
+// A server can be halted and resumed on the same data directory and port
+// (Halt, Resume), so that a test can take the database away from a program
+// under test and give it back, as a database restart would.
 package pgtemp
 
 import (
@@ -102,8 +106,15 @@ type Server struct {
 	bin  string   // where initdb and postgres are
 	acct *account // who runs them; nil for this process's own user
 	url  string
-	proc *child
 	lock *dirLock
+
+	// Kept so that Resume starts the server exactly where it was.
+	port     int
+	maxConns int
+	dbName   string // the database URL names: "postgres" or Options.Database
+
+	mu   sync.Mutex // guards proc against Halt, Resume and Stop at once
+	proc *child     // nil while halted
 
 	stopOnce sync.Once
 	stopErr  error
@@ -112,7 +123,11 @@ type Server struct {
 // URL returns a postgres:// URL for the server's superuser "postgres"
 // (trust authentication, no password) over TCP on 127.0.0.1, to the
 // "postgres" database or to Options.Database. pgx and psql accept it.
-func (s *Server) URL() string { return s.url }
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.url
+}
 
 // Dir returns the server's directory: the data directory "data", the Unix
 // socket and the server log "server.log" are inside. Stop removes it.
@@ -128,11 +143,14 @@ func (s *Server) Stop() error {
 
 func (s *Server) stop() error {
 	var errs []error
+	s.mu.Lock()
 	if s.proc != nil {
-		if err := s.proc.shutdown(10 * time.Second); err != nil {
+		if err := s.proc.shutdown(quit, 10*time.Second); err != nil {
 			errs = append(errs, err)
 		}
+		s.proc = nil
 	}
+	s.mu.Unlock()
 	if err := os.RemoveAll(s.dir); err != nil {
 		errs = append(errs, fmt.Errorf("remove server directory: %w", err))
 	}
@@ -141,6 +159,47 @@ func (s *Server) stop() error {
 	s.lock.release()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("pgtemp: stop: %w", err)
+	}
+	return nil
+}
+
+// Halt shuts the server down as a restart of a production database would
+// (a fast shutdown: every session is ended, every commit kept), but keeps
+// its data directory and port, so that Resume brings the same databases
+// back at the same URL. Tests use it to take the database away from a
+// running program. Halting a halted server does nothing.
+func (s *Server) Halt() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return nil
+	}
+	err := s.proc.shutdown(interrupt, 10*time.Second)
+	s.proc = nil
+	if err != nil {
+		return fmt.Errorf("pgtemp: halt: %w", err)
+	}
+	return nil
+}
+
+// Resume starts a halted server again on its data directory and port, and
+// returns once it accepts connections (after crash recovery). Resuming a
+// running server does nothing. It fails, rather than move, if another
+// program took the port meanwhile: clients hold the old URL.
+func (s *Server) Resume(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc != nil {
+		select {
+		case <-s.proc.done: // died on its own: start it again
+		default:
+			return nil
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := s.startServer(ctx, s.port); err != nil {
+		return fmt.Errorf("pgtemp: resume: %w", err)
 	}
 	return nil
 }
@@ -171,12 +230,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			_ = s.Stop()
 		}
 	}()
+	s.maxConns = opts.MaxConnections
 	for attempt := 1; ; attempt++ {
 		port, err := freePort()
 		if err != nil {
 			return nil, fmt.Errorf("pgtemp: %w", err)
 		}
-		err = s.startServer(ctx, port, opts.MaxConnections)
+		s.mu.Lock()
+		err = s.startServer(ctx, port)
+		s.mu.Unlock()
 		if err == nil {
 			break
 		}
@@ -214,7 +276,7 @@ func initServer(ctx context.Context, opts Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgtemp: create server directory: %w", err)
 	}
-	s := &Server{dir: dir, bin: bin, acct: acct}
+	s := &Server{dir: dir, bin: bin, acct: acct, dbName: "postgres"}
 	defer func() {
 		if err != nil {
 			_ = s.Stop()
@@ -350,8 +412,9 @@ func lostPortRace(log []byte) bool {
 }
 
 // startServer starts postgres on port and waits until it is ready. It
-// returns an error wrapping errPortTaken if the port was not free.
-func (s *Server) startServer(ctx context.Context, port, maxConns int) error {
+// returns an error wrapping errPortTaken if the port was not free. The
+// caller holds s.mu.
+func (s *Server) startServer(ctx context.Context, port int) error {
 	logPath := filepath.Join(s.dir, logName)
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -365,7 +428,7 @@ func (s *Server) startServer(ctx context.Context, port, maxConns int) error {
 		"-c", "listen_addresses=127.0.0.1",
 		"-c", "port="+strconv.Itoa(port),
 		"-c", "unix_socket_directories="+s.dir,
-		"-c", "max_connections="+strconv.Itoa(maxConns),
+		"-c", "max_connections="+strconv.Itoa(s.maxConns),
 		"-c", "fsync=off",
 		"-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off",
@@ -376,26 +439,31 @@ func (s *Server) startServer(ctx context.Context, port, maxConns int) error {
 	if err != nil {
 		return fmt.Errorf("start postgres: %w", err)
 	}
-	s.proc = p
-	s.url = (&url.URL{
-		Scheme:   "postgres",
-		User:     url.User("postgres"),
-		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		Path:     "/postgres",
-		RawQuery: "sslmode=disable",
-	}).String()
+	s.proc, s.port = p, port
+	s.url = serverURL(port, s.dbName)
 
 	err = s.waitReady(ctx)
 	if err == nil {
 		return nil
 	}
-	_ = p.shutdown(5 * time.Second)
+	_ = p.shutdown(quit, 5*time.Second)
 	s.proc = nil
 	logText, _ := os.ReadFile(logPath)
 	if lostPortRace(logText) {
 		err = fmt.Errorf("%w: %d", errPortTaken, port)
 	}
 	return fmt.Errorf("%w\nserver log %s:\n%s", err, logPath, tail(logText))
+}
+
+// serverURL is the URL of database name on the server at port.
+func serverURL(port int, name string) string {
+	return (&url.URL{
+		Scheme:   "postgres",
+		User:     url.User("postgres"),
+		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		Path:     "/" + name,
+		RawQuery: "sslmode=disable",
+	}).String()
 }
 
 // waitReady connects until the server accepts a connection, the server
@@ -405,9 +473,10 @@ func (s *Server) waitReady(ctx context.Context) error {
 	// may belong to another program that never answers.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	proc := s.proc // the watcher may outlive this call, and Stop clears s.proc
 	go func() {
 		select {
-		case <-s.proc.done:
+		case <-proc.done:
 			cancel()
 		case <-ctx.Done():
 		}
@@ -427,8 +496,8 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		timer.Stop()
 		select {
-		case <-s.proc.done:
-			return fmt.Errorf("postgres exited during startup: %v", s.proc.err)
+		case <-proc.done:
+			return fmt.Errorf("postgres exited during startup: %v", proc.err)
 		default:
 			return fmt.Errorf("postgres not ready: %w (last error: %v)", ctx.Err(), err)
 		}
@@ -465,12 +534,8 @@ func (s *Server) createDatabase(ctx context.Context, name string) error {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return fmt.Errorf("create database %s: %w", name, err)
 	}
-	u, err := url.Parse(s.url)
-	if err != nil {
-		return fmt.Errorf("parse own URL: %w", err)
-	}
-	u.Path = "/" + name
-	s.url = u.String()
+	s.dbName = name
+	s.url = serverURL(s.port, name)
 	return nil
 }
 
@@ -538,16 +603,16 @@ func startChild(cmd *exec.Cmd) (*child, error) {
 
 func (c *child) kill() error { return c.cmd.Process.Kill() }
 
-// shutdown asks the process to quit (for postgres, SIGQUIT is the
-// immediate shutdown, which also ends its backends), and kills it if it has
-// not exited after grace.
-func (c *child) shutdown(grace time.Duration) error {
+// shutdown asks the process to quit with ask (for postgres, quit is the
+// immediate shutdown, which also ends its backends; interrupt the fast
+// one), and kills it if it has not exited after grace.
+func (c *child) shutdown(ask func(*os.Process) error, grace time.Duration) error {
 	select {
 	case <-c.done:
 		return nil
 	default:
 	}
-	if err := quit(c.cmd.Process); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err := ask(c.cmd.Process); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("signal postgres: %w", err)
 	}
 	timer := time.NewTimer(grace)

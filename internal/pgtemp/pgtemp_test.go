@@ -83,6 +83,65 @@ func TestDatabaseOption(t *testing.T) {
 	}
 }
 
+// A halted server refuses connections; resumed, it answers at the same URL
+// with its data intact, as a restarted production database would.
+func TestHaltAndResumeKeepDataAndURL(t *testing.T) {
+	t.Parallel()
+	s := start(t, Options{Database: "kept"})
+	ctx := t.Context()
+	url := s.URL()
+	exec := func(sql string) error {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.Background())
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := exec(`CREATE TABLE t AS SELECT 42 AS v`); err != nil {
+		t.Fatal(err)
+	}
+	held, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close(context.Background())
+
+	for range 2 { // a second Halt does nothing
+		if err := s.Halt(); err != nil {
+			t.Fatalf("Halt: %v", err)
+		}
+	}
+	if err := held.Ping(ctx); err == nil {
+		t.Error("an open connection still works after Halt")
+	}
+	if err := exec(`SELECT 1`); err == nil {
+		t.Error("a new connection works after Halt")
+	}
+	for range 2 { // a second Resume does nothing
+		if err := s.Resume(ctx); err != nil {
+			t.Fatalf("Resume: %v", err)
+		}
+	}
+	if s.URL() != url {
+		t.Errorf("URL after Resume = %s, want %s", s.URL(), url)
+	}
+	if err := exec(`DO $$ BEGIN IF (SELECT v FROM t) <> 42 THEN RAISE 'lost'; END IF; END $$`); err != nil {
+		t.Errorf("data after Resume: %v", err)
+	}
+	if err := s.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(); err != nil { // Stop of a halted server removes it
+		t.Fatalf("Stop after Halt: %v", err)
+	}
+	if _, err := os.Stat(s.Dir()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("server directory still there after Stop: %v", err)
+	}
+}
+
 func TestNoPostgres(t *testing.T) {
 	empty := t.TempDir()
 	_, err := Start(t.Context(), Options{BinDir: empty})
@@ -142,7 +201,8 @@ func TestTakenPortIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Stop() })
-	err = s.startServer(t.Context(), l.Addr().(*net.TCPAddr).Port, 10)
+	s.maxConns = 10
+	err = s.startServer(t.Context(), l.Addr().(*net.TCPAddr).Port)
 	if !errors.Is(err, errPortTaken) {
 		t.Fatalf("starting on a taken port: got %v, want errPortTaken", err)
 	}
@@ -153,7 +213,7 @@ func TestTakenPortIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.startServer(t.Context(), port, 10); err != nil {
+	if err := s.startServer(t.Context(), port); err != nil {
 		t.Fatalf("retry on a free port: %v", err)
 	}
 }

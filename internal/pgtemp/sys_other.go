@@ -35,3 +35,6 @@ func sysProcAttr(*account) *syscall.SysProcAttr { return nil }
 
 // quit kills the server: there is no SIGQUIT to ask for a shutdown.
 func quit(p *os.Process) error { return p.Kill() }
+
+// interrupt kills the server: there is no SIGINT to ask for a fast shutdown.
+func interrupt(p *os.Process) error { return p.Kill() }

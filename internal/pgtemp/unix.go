@@ -201,3 +201,7 @@ func serverAlive(dir string) bool {
 // quit asks postgres for an immediate shutdown: it ends its backends and
 // exits without a checkpoint, which a throwaway server does not need.
 func quit(p *os.Process) error { return p.Signal(syscall.SIGQUIT) }
+
+// interrupt asks postgres for a fast shutdown: sessions are ended, open
+// transactions rolled back, and everything committed is written out.
+func interrupt(p *os.Process) error { return p.Signal(syscall.SIGINT) }
