@@ -50,6 +50,9 @@ func TestJournalRecoversResultsTheDatabaseNeverTook(t *testing.T) {
 	h := newHarness(t, sendertest.Config{})
 	h.cfg.StopTimeout = 50 * time.Millisecond
 	const n = 20
+	// A result not yet written holds its slot: with writes refused, a process
+	// sends at most its concurrency. Let it send them all.
+	h.cfg.Concurrency = n
 	h.campaign("journalled", applet, recipients("r", n))
 	h.createRuns()
 	path := filepath.Join(t.TempDir(), "results.journal")
