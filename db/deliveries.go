@@ -121,7 +121,7 @@ func (s *Store) Record(ctx context.Context, results []campaign.Result) ([]int64,
 			return fmt.Errorf("update deliveries: %w", err)
 		}
 		acct := newAccountResults(results)
-		if _, err := tx.Exec(ctx, accountResultsSQL, acct.wID, acct.reset, acct.fails); err != nil {
+		if _, err := tx.Exec(ctx, accountResultsSQL, pgx.NamedArgs{"w_id": acct.wID, "reset": acct.reset, "fails": acct.fails}); err != nil {
 			return fmt.Errorf("update accounts: %w", err)
 		}
 		completed, err = completeRuns(ctx, tx, distinct(runs))

@@ -9,5 +9,5 @@ SET consecutive_failures = CASE WHEN r.reset THEN r.fails ELSE a.consecutive_fai
     last_failure_at = CASE WHEN r.fails > 0 THEN now() ELSE a.last_failure_at END,
     probe_until = NULL,
     updated_at = now()
-FROM unnest($1::text[], $2::bool[], $3::int[]) AS r (w_id, reset, fails)
+FROM unnest(@w_id::text[], @reset::bool[], @fails::int[]) AS r (w_id, reset, fails)
 WHERE a.w_id = r.w_id
