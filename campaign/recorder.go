@@ -29,7 +29,7 @@ type recorder struct {
 	nudges     chan struct{}
 	completed  func([]int64)
 	written    func([]Result)
-	broken     atomic.Bool // the last write failed
+	broken     atomic.Bool    // the last write failed
 	journal    *journalKeeper // nil when results.journal is off
 
 	buf      []Result
