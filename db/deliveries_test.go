@@ -41,7 +41,13 @@ func TestClaimTakesDueDeliveriesOfActiveCampaignsOnce(t *testing.T) {
 					return
 				}
 				if len(ds) == 0 {
-					return
+					// Another claimer may hold the account's row (SKIP
+					// LOCKED): only an empty claim with nothing pending ends.
+					var pending int
+					if err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM deliveries WHERE status = 'pending' AND campaign_id = $1`, id).Scan(&pending); err != nil || pending == 0 {
+						return
+					}
+					continue
 				}
 				mu.Lock()
 				for _, d := range ds {

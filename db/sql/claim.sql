@@ -86,11 +86,16 @@ WITH acct AS (
         refilled_at = coalesce(@now::timestamptz, now()),
         -- The random pause comes after the next token is due, so that it
         -- shows in the rhythm instead of ending inside the token wait.
-        not_before = coalesce(@now::timestamptz, now())
-                     + CASE WHEN @rate::float8 > 0 AND al.tokens - k.n < 1
-                            THEN (1 - (al.tokens - k.n)) / @rate::float8 * interval '1 second'
-                            ELSE interval '0' END
-                     + random() * @jitter_ms::bigint * interval '1 millisecond',
+        -- Left alone when there is nothing to wait for: now() is the start of
+        -- this transaction, which may be earlier than a concurrent claim's, and
+        -- setting it would make that claim skip an account that may send.
+        not_before = CASE WHEN (@rate::float8 > 0 AND al.tokens - k.n < 1) OR @jitter_ms::bigint > 0
+                          THEN coalesce(@now::timestamptz, now())
+                               + CASE WHEN @rate::float8 > 0 AND al.tokens - k.n < 1
+                                      THEN (1 - (al.tokens - k.n)) / @rate::float8 * interval '1 second'
+                                      ELSE interval '0' END
+                               + random() * @jitter_ms::bigint * interval '1 millisecond'
+                          ELSE a.not_before END,
         probe_until = CASE WHEN al.probing
                            THEN coalesce(@now::timestamptz, now()) + @lease_ms::bigint * interval '1 millisecond' END,
         updated_at = now()
