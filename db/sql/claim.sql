@@ -18,12 +18,13 @@ WITH acct AS (
                 ELSE @limit::float8 END AS tokens,
            (@breaker_failures::int > 0 AND a.consecutive_failures >= @breaker_failures::int) AS probing
     FROM sending_accounts a
-    WHERE a.not_before <= coalesce(@now::timestamptz, now())
-      AND (a.paused_until IS NULL OR a.paused_until <= coalesce(@now::timestamptz, now()))
-      AND (a.probe_until IS NULL OR a.probe_until <= coalesce(@now::timestamptz, now()))
+    -- The readiness rule lives in broadcaster_account_ready_at, which
+    -- outstanding.sql applies too.
+    WHERE broadcaster_account_ready_at(a.not_before, a.paused_until, a.probe_until, a.tokens, a.refilled_at,
+                                       a.consecutive_failures, a.last_failure_at,
+                                       @rate::float8, @breaker_failures::int, @cool_down_ms::bigint)
+          <= coalesce(@now::timestamptz, now())
       AND NOT (a.w_id = ANY (@exclude::text[]))
-      AND NOT (@breaker_failures::int > 0 AND a.consecutive_failures >= @breaker_failures::int
-               AND a.last_failure_at + @cool_down_ms::bigint * interval '1 millisecond' > coalesce(@now::timestamptz, now()))
       -- Only accounts with something due, least recently served first, and
       -- no more than could be used: locking every idle account would make
       -- other instances skip them all.

@@ -18,14 +18,11 @@ WITH pending AS (
     ) p
     WHERE c.status = 'active' AND p.next_at IS NOT NULL
 ), ready AS (
+    -- An account without a row yet has nothing to wait for.
     SELECT greatest(p.next_at,
-                    a.not_before,
-                    a.paused_until,
-                    a.probe_until,
-                    CASE WHEN @rate::float8 > 0 AND a.tokens < 1
-                         THEN a.refilled_at + (1 - a.tokens) / @rate::float8 * interval '1 second' END,
-                    CASE WHEN @breaker_failures::int > 0 AND a.consecutive_failures >= @breaker_failures::int
-                         THEN a.last_failure_at + @cool_down_ms::bigint * interval '1 millisecond' END) AS at
+                    broadcaster_account_ready_at(a.not_before, a.paused_until, a.probe_until, a.tokens,
+                                                 a.refilled_at, a.consecutive_failures, a.last_failure_at,
+                                                 @rate::float8, @breaker_failures::int, @cool_down_ms::bigint)) AS at
     FROM pending p
     LEFT JOIN sending_accounts a ON a.w_id = p.w_id
 )
