@@ -10,8 +10,10 @@ import (
 
 // claimTimeout bounds a claim. A claim runs on a context that a stop does
 // not cancel: cancelled mid-statement, PostgreSQL may commit the claim while
-// the client drops its rows, and those deliveries would stay `sending` until
-// reaped as `unknown`, never sent.
+// the client drops its rows. Such lost claims are not stranded (reap gives
+// them back once their lease ran out, since they are not in d.held), but a
+// stop would then leave them `sending` for another process to reap as
+// `unknown`, never sent.
 const claimTimeout = 10 * time.Second
 
 // claimAndStart prepares the templates of open runs, claims up to limit
@@ -27,7 +29,7 @@ func (d *Dispatcher) claimAndStart(ctx context.Context, limit int, workers *conc
 	if err != nil {
 		return 0, err
 	}
-	d.held.Add(int64(len(claimed)))
+	d.held.hold(claimed)
 	var unready []Delivery
 	started := 0
 	for i, dl := range claimed {
@@ -61,7 +63,7 @@ func (d *Dispatcher) release(ctx context.Context, ds []Delivery) {
 		d.unsent.add(ds...)
 		return
 	}
-	d.held.Add(-int64(len(ds)))
+	d.held.drop(ds)
 }
 
 // retryRelease tries again to release what an earlier release could not,
@@ -101,7 +103,7 @@ func (d *Dispatcher) releaseUnsent(ctx context.Context) int {
 			Msg("stopping with claimed deliveries not released; they will be reaped as unknown")
 		return len(ds)
 	}
-	d.held.Add(-int64(len(ds)))
+	d.held.drop(ds)
 	d.log.Info().Int("deliveries", n).Msg("released deliveries claimed but not sent")
 	return 0
 }

@@ -84,7 +84,7 @@ type Dispatcher struct {
 	log       zerolog.Logger
 	templates templateCache
 
-	held    atomic.Int64  // slots: claimed, result not yet written or claim released
+	held    holding       // slots: claimed, result not yet written or claim released
 	busy    atomic.Int64  // workers between their claim and handing over a result
 	failing unrecorded    // accounts with failed attempts not yet recorded
 	unsent  claims        // claimed, never sent: to release at the end
@@ -215,14 +215,18 @@ func (d *Dispatcher) free(rec *recorder) int {
 	if rec.failing() {
 		return 0
 	}
-	return d.cfg.Concurrency - int(d.held.Load())
+	return d.cfg.Concurrency - d.held.len()
 }
 
 // written is told of every batch of results the recorder wrote: their
 // slots are free again.
 func (d *Dispatcher) written(rs []Result) {
 	d.failing.recorded(rs)
-	d.held.Add(-int64(len(rs)))
+	ds := make([]Delivery, len(rs))
+	for i, r := range rs {
+		ds[i] = r.Delivery
+	}
+	d.held.drop(ds)
 	signal(d.freed)
 }
 
@@ -243,7 +247,8 @@ func (d *Dispatcher) idle(ctx context.Context, rec *recorder, quiet bool) (done 
 	next = max(o.NextDue, minWait)
 	if o.Pending == 0 && o.Sending > 0 {
 		// Claimed elsewhere: another instance is sending, or a dead one's
-		// lease must run out before it is reaped.
+		// lease (or that of a claim of ours whose rows never arrived) must
+		// run out before it is reaped.
 		next = d.cfg.ReapEvery
 	}
 	return quiet && o.Done(), next, nil
@@ -264,12 +269,17 @@ func (d *Dispatcher) pause(ctx context.Context, wait time.Duration) {
 	}
 }
 
+// reap recovers expired leases: other processes' (unknown, or pending per
+// the retry policy) and this process's own lost claims (pending, never
+// sent). It runs on the loop that claims, so every claim that returned is
+// already in d.held.
 func (d *Dispatcher) reap(ctx context.Context) {
 	n, err := d.store.Reap(ctx, ReapParams{
 		RetryAmbiguous: d.cfg.Retry.Ambiguous,
 		MaxAttempts:    d.cfg.Retry.MaxAttempts,
 		Delay:          d.cfg.Lease,
 		Now:            storeNow(d.cfg.Clock),
+		Holding:        d.held.list(),
 	})
 	if err != nil {
 		if ctx.Err() == nil {
@@ -279,7 +289,7 @@ func (d *Dispatcher) reap(ctx context.Context) {
 	}
 	if n > 0 {
 		d.log.Warn().Int("deliveries", n).Bool("retry", d.cfg.Retry.Ambiguous).
-			Msg("reaped deliveries left sending by a process that stopped")
+			Msg("reaped expired leases: deliveries left sending by a process that stopped, or claims of this one whose rows never arrived")
 	}
 }
 

@@ -133,10 +133,13 @@ type DeliveryStore interface {
 	Record(ctx context.Context, results []Result) (completed []int64, err error)
 	// Reap recovers deliveries whose lease expired in another process (it
 	// died, or lost the database, while sending): unknown, or pending again
-	// per p. It also skips pending deliveries of recipients suppressed since
-	// their run was created, and completes any open run with nothing left to
-	// send (a run whose last results two processes recorded at once can
-	// miss completion).
+	// per p. It also gives back this process's own expired claims that are
+	// not in p.Holding (their claim committed but its rows never arrived,
+	// so no request was made): pending, with the attempt given back, as
+	// Release does. It also skips pending deliveries of recipients
+	// suppressed since their run was created, and completes any open run
+	// with nothing left to send (a run whose last results two processes
+	// recorded at once can miss completion).
 	Reap(ctx context.Context, p ReapParams) (int, error)
 	// Release hands back deliveries this process claimed but never sent (it
 	// is stopping, or their template was not ready): pending again, with
@@ -154,6 +157,13 @@ type ReapParams struct {
 	MaxAttempts    int           // …while it has attempts left
 	Delay          time.Duration // before a returned delivery may be claimed
 	Now            time.Time     // when leases are judged; zero: the database's clock
+	// Holding is every delivery id this process holds: claimed and not yet
+	// released, or with its result not yet written. Its own expired claims
+	// outside this list were lost on their way back and are given back;
+	// those in it are left to it (it may still write their results). Only
+	// sound when the store's owner names one dispatcher, for its whole
+	// life: an id this process never saw was then never sent by it.
+	Holding []int64
 }
 
 // Store is everything broadcaster keeps in its database.

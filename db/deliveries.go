@@ -143,6 +143,7 @@ func (s *Store) Reap(ctx context.Context, p campaign.ReapParams) (int, error) {
 			"max_attempts":    p.MaxAttempts,
 			"delay_ms":        p.Delay.Milliseconds(),
 			"now":             timeOrNull(p.Now),
+			"holding":         holding(p.Holding),
 		})
 		if err != nil {
 			return err
@@ -336,6 +337,15 @@ func excluded(ws []string) []string {
 		return []string{}
 	}
 	return ws
+}
+
+// holding never passes NULL for the held ids: NOT (id = ANY(NULL)) is
+// NULL, which would leave every lost claim of this process stranded.
+func holding(ids []int64) []int64 {
+	if ids == nil {
+		return []int64{}
+	}
+	return ids
 }
 
 func nonZero32(v int) *int32 {

@@ -195,9 +195,10 @@ func TestReapExpiredLeases(t *testing.T) {
 			}
 			f.claim(1) // leased and alive
 
+			tt.p.Holding = []int64{mine[0].ID} // expired, but this process still holds it
 			n, err := f.store.Reap(f.ctx, tt.p)
 			if err != nil || n != 1 {
-				t.Fatalf("Reap = %d, %v; want 1: never this process's own claims", n, err)
+				t.Fatalf("Reap = %d, %v; want 1: never a claim this process holds", n, err)
 			}
 			if s := f.str(`SELECT status FROM deliveries WHERE id = $1`, expired[0].ID); s != tt.want {
 				t.Errorf("reaped delivery is %s, want %s", s, tt.want)
@@ -211,6 +212,55 @@ func TestReapExpiredLeases(t *testing.T) {
 			}
 			if tt.wantDelayed && !delayed {
 				t.Error("a reaped delivery may be claimed again at once, before its holder could record it")
+			}
+		})
+	}
+}
+
+// A claim of this process that committed but whose rows never reached it
+// (the database restarted mid-claim, the claim timed out after its commit)
+// is not in the held list: once its lease ran out it goes back to pending
+// with its attempt given back, since no request can have been made for it,
+// whatever retry.ambiguous says. Held claims, live leases and other
+// processes' claims keep their rules.
+func TestReapGivesBackOwnClaimsThatNeverArrived(t *testing.T) {
+	tests := []struct {
+		name      string
+		ambiguous bool
+		theirs    string // what becomes of the other process's expired claim
+	}{
+		{"no ambiguous retries", false, "unknown 1"},
+		{"ambiguous retries", true, "pending 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			run := f.run(f.campaign([]string{"held", "lost", "live", "theirs"}))
+			claim := func(s *db.Store, wcID string, lease time.Duration) campaign.Delivery {
+				t.Helper()
+				f.exec(`UPDATE deliveries SET next_attempt_at = CASE WHEN wc_id = $1 THEN now() - interval '1 hour' ELSE now() + interval '1 hour' END
+					WHERE status = 'pending'`, wcID)
+				ds, err := s.Claim(f.ctx, campaign.ClaimParams{Limit: 1, Lease: lease})
+				if err != nil || len(ds) != 1 || ds[0].WcID != wcID {
+					t.Fatalf("claim %s: %v, %v", wcID, ds, err)
+				}
+				return ds[0]
+			}
+			held := claim(f.store, "held", -time.Second)
+			claim(f.store, "lost", -time.Second) // its rows "never arrived": not held
+			claim(f.store, "live", time.Minute)
+			claim(db.NewStore(f.pool, "other:2"), "theirs", -time.Second)
+
+			n, err := f.store.Reap(f.ctx, campaign.ReapParams{RetryAmbiguous: tt.ambiguous, MaxAttempts: 5, Delay: time.Hour, Holding: []int64{held.ID}})
+			if err != nil || n != 2 {
+				t.Fatalf("Reap = %d, %v; want 2 (the lost claim and the other process's)", n, err)
+			}
+			got := f.str(`SELECT string_agg(wc_id || '=' || status || ' ' || attempts || ' ' || coalesce(claimed_by, '-')
+				|| CASE WHEN next_attempt_at <= now() THEN ' due' ELSE ' later' END, ',' ORDER BY wc_id)
+				FROM deliveries WHERE run_id = $1`, run.ID)
+			want := "held=sending 1 test:1 due,live=sending 1 test:1 due,lost=pending 0 - due,theirs=" + tt.theirs + " - later"
+			if got != want {
+				t.Errorf("after Reap:\n got %s\nwant %s", got, want)
 			}
 		})
 	}
