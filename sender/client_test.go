@@ -1,4 +1,4 @@
-package sender
+package sender_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/sender"
 	"github.com/broadcaster/broadcaster/sender/sendertest"
 )
 
@@ -41,12 +42,12 @@ func startFake(tb testing.TB, cfg sendertest.Config) *sendertest.Server {
 }
 
 // newClient builds a Client with testToken unless o names a token.
-func newClient(tb testing.TB, o Options) *Client {
+func newClient(tb testing.TB, o sender.Options) *sender.Client {
 	tb.Helper()
 	if o.Token == "" {
 		o.Token = testToken
 	}
-	c, err := New(o)
+	c, err := sender.New(o)
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
@@ -57,7 +58,7 @@ func newClient(tb testing.TB, o Options) *Client {
 // messageTo is the provider's example message, addressed to wcID.
 func messageTo(tb testing.TB, wcID string) campaign.Message {
 	tb.Helper()
-	m := seedMessage(tb)
+	m := sender.SeedMessage(tb)
 	m.WcID = wcID
 	return m
 }
@@ -75,7 +76,7 @@ func assertNoToken(tb testing.TB, a campaign.Attempt) {
 	}
 	var body any
 	if json.Unmarshal([]byte(a.Response), &body) == nil {
-		fields = append(fields, jsonStrings(body)...)
+		fields = append(fields, sender.JSONStrings(body)...)
 	}
 	for _, f := range fields {
 		if strings.Contains(f, testToken) {
@@ -132,7 +133,7 @@ func TestSendOutcomes(t *testing.T) {
 		faults[tt.wcID] = tt.fault
 	}
 	fake := startFake(t, sendertest.Config{Faults: faults})
-	client := newClient(t, Options{BaseURL: fake.URL(), Timeout: time.Second})
+	client := newClient(t, sender.Options{BaseURL: fake.URL(), Timeout: time.Second})
 	for _, tt := range tests {
 		t.Run(tt.wcID, func(t *testing.T) {
 			before := time.Now()
@@ -141,7 +142,7 @@ func TestSendOutcomes(t *testing.T) {
 				t.Errorf("attempt = %v HTTP %d code %q (%q); want %v HTTP %d code %q",
 					a.Outcome, a.HTTPStatus, a.Code, a.Error, tt.outcome, tt.status, tt.code)
 			}
-			if !matchesError(a.Error, tt.err) {
+			if !sender.MatchesError(a.Error, tt.err) {
 				t.Errorf("Error = %q, want it to contain %q", a.Error, tt.err)
 			}
 			if a.StartedAt.Before(before) || a.Duration <= 0 {
@@ -154,7 +155,7 @@ func TestSendOutcomes(t *testing.T) {
 			}
 			if a.Outcome == campaign.OutcomeSent {
 				want := &campaign.Receipt{MsgID: rec.MsgID, NewMsgID: rec.NewMsgID, CreateTime: rec.CreateTime, WcID: tt.wcID}
-				assertReceipt(t, a.Receipt, want)
+				sender.AssertReceipt(t, a.Receipt, want)
 			}
 		})
 	}
@@ -164,8 +165,8 @@ func TestSendOutcomes(t *testing.T) {
 // request the fake received is the provider's example.
 func TestSendExactIDs(t *testing.T) {
 	fake := startFake(t, sendertest.Config{})
-	client := newClient(t, Options{BaseURL: fake.URL()})
-	want := seedMessage(t)
+	client := newClient(t, sender.Options{BaseURL: fake.URL()})
+	want := sender.SeedMessage(t)
 	for i, wantNewMsgID := range []int64{7645748705605226305, 7645748705605226306, 7645748705605226307} {
 		a := client.Send(t.Context(), want)
 		if a.Outcome != campaign.OutcomeSent || a.Receipt == nil {
@@ -194,20 +195,20 @@ func TestSendRefusedRequests(t *testing.T) {
 	fake := startFake(t, sendertest.Config{})
 	tests := []struct {
 		name    string
-		options Options
+		options sender.Options
 		mutate  func(*campaign.Message)
 		status  int
 	}{
-		{"wrong token", Options{BaseURL: fake.URL(), Token: "not-the-token"}, func(*campaign.Message) {}, 401},
-		{"wrong path", Options{BaseURL: fake.URL() + "/v2"}, func(*campaign.Message) {}, 404},
-		{"whole callback message as content", Options{BaseURL: fake.URL()}, func(m *campaign.Message) {
+		{"wrong token", sender.Options{BaseURL: fake.URL(), Token: "not-the-token"}, func(*campaign.Message) {}, 401},
+		{"wrong path", sender.Options{BaseURL: fake.URL() + "/v2"}, func(*campaign.Message) {}, 404},
+		{"whole callback message as content", sender.Options{BaseURL: fake.URL()}, func(m *campaign.Message) {
 			m.Content = "<msg>" + m.Content + "</msg>"
 		}, 400},
-		{"relative imgUrl", Options{BaseURL: fake.URL()}, func(m *campaign.Message) { m.ImgURL = "/cover.png" }, 400},
+		{"relative imgUrl", sender.Options{BaseURL: fake.URL()}, func(m *campaign.Message) { m.ImgURL = "/cover.png" }, 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := seedMessage(t)
+			m := sender.SeedMessage(t)
 			tt.mutate(&m)
 			a := newClient(t, tt.options).Send(t.Context(), m)
 			if a.Outcome != campaign.OutcomeFailed || a.HTTPStatus != tt.status || a.Code != sendertest.CodeInvalid {
@@ -228,7 +229,7 @@ func TestSendConnectionRefused(t *testing.T) {
 	if err := fake.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	a := newClient(t, Options{BaseURL: url}).Send(t.Context(), seedMessage(t))
+	a := newClient(t, sender.Options{BaseURL: url}).Send(t.Context(), sender.SeedMessage(t))
 	if a.Outcome != campaign.OutcomeRetry || a.HTTPStatus != 0 {
 		t.Fatalf("attempt = %v HTTP %d (%q); want retry", a.Outcome, a.HTTPStatus, a.Error)
 	}
@@ -243,7 +244,7 @@ func TestSendTLSHandshakeFailure(t *testing.T) {
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake error is the point
 	srv.StartTLS()                                   // a certificate the client does not trust
 	t.Cleanup(srv.Close)
-	a := newClient(t, Options{BaseURL: srv.URL}).Send(t.Context(), seedMessage(t))
+	a := newClient(t, sender.Options{BaseURL: srv.URL}).Send(t.Context(), sender.SeedMessage(t))
 	if a.Outcome != campaign.OutcomeRetry || !strings.HasPrefix(a.Error, "request not sent: ") {
 		t.Errorf("attempt = %v (%q); want retry, not sent", a.Outcome, a.Error)
 	}
@@ -256,7 +257,7 @@ func TestSendContextEndedBeforeSending(t *testing.T) {
 	fake := startFake(t, sendertest.Config{})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	a := newClient(t, Options{BaseURL: fake.URL()}).Send(ctx, seedMessage(t))
+	a := newClient(t, sender.Options{BaseURL: fake.URL()}).Send(ctx, sender.SeedMessage(t))
 	if a.Outcome != campaign.OutcomeRetry || a.Error != "request not sent: context canceled" {
 		t.Errorf("attempt = %v (%q); want retry, not sent", a.Outcome, a.Error)
 	}
@@ -269,7 +270,7 @@ func TestSendContextEndedBeforeSending(t *testing.T) {
 // message may have gone out.
 func TestSendCancelledAfterWriting(t *testing.T) {
 	fake := startFake(t, sendertest.Config{Fault: sendertest.Hang()})
-	client := newClient(t, Options{BaseURL: fake.URL()})
+	client := newClient(t, sender.Options{BaseURL: fake.URL()})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	arrived := make(chan error, 1)
@@ -277,7 +278,7 @@ func TestSendCancelledAfterWriting(t *testing.T) {
 		arrived <- fake.Wait(ctx, func(st sendertest.Stats) bool { return st.Requests == 1 })
 		cancel()
 	}()
-	a := client.Send(ctx, seedMessage(t))
+	a := client.Send(ctx, sender.SeedMessage(t))
 	cancel() // in case the request never arrived
 	if err := <-arrived; err != nil {
 		t.Fatalf("the request never reached the fake API: %v", err)
@@ -292,14 +293,14 @@ func TestSendCancelledAfterWriting(t *testing.T) {
 func TestSendOversizeResponse(t *testing.T) {
 	fake := startFake(t, sendertest.Config{})
 	const limit = 100
-	a := newClient(t, Options{BaseURL: fake.URL(), MaxResponseBytes: limit}).Send(t.Context(), seedMessage(t))
+	a := newClient(t, sender.Options{BaseURL: fake.URL(), MaxResponseBytes: limit}).Send(t.Context(), sender.SeedMessage(t))
 	if a.Outcome != campaign.OutcomeAmbiguous || a.Error != "HTTP 200 response larger than 100 bytes" {
 		t.Errorf("attempt = %v (%q); want ambiguous", a.Outcome, a.Error)
 	}
 	if len(a.Response) == 0 || len(a.Response) > limit || !utf8.ValidString(a.Response) {
 		t.Errorf("Response (%d bytes) = %q; want 1..%d bytes of valid UTF-8", len(a.Response), a.Response, limit)
 	}
-	if !lastRequest(t, fake, seedMessage(t).WcID).Sent() {
+	if !lastRequest(t, fake, sender.SeedMessage(t).WcID).Sent() {
 		t.Errorf("fake API did not send; the test no longer shows why oversize is ambiguous")
 	}
 }
@@ -309,7 +310,7 @@ func TestSendOversizeResponse(t *testing.T) {
 func TestSendErrorPageOversize(t *testing.T) {
 	page := "<html>" + strings.Repeat("<p>overloaded</p>", 1000) + "</html>"
 	fake := startFake(t, sendertest.Config{Fault: sendertest.HTTPError(503, page)})
-	a := newClient(t, Options{BaseURL: fake.URL(), MaxResponseBytes: 256}).Send(t.Context(), seedMessage(t))
+	a := newClient(t, sender.Options{BaseURL: fake.URL(), MaxResponseBytes: 256}).Send(t.Context(), sender.SeedMessage(t))
 	if a.Outcome != campaign.OutcomeRetry || a.HTTPStatus != 503 || len(a.Response) != 256 {
 		t.Errorf("attempt = %v HTTP %d, %d bytes kept (%q); want retry HTTP 503, 256 bytes", a.Outcome, a.HTTPStatus, len(a.Response), a.Error)
 	}
@@ -321,7 +322,7 @@ func TestSendRedirectNotFollowed(t *testing.T) {
 	fake := startFake(t, sendertest.Config{})
 	redirect := httptest.NewServer(http.RedirectHandler(fake.URL()+sendertest.Path, http.StatusTemporaryRedirect))
 	t.Cleanup(redirect.Close)
-	a := newClient(t, Options{BaseURL: redirect.URL}).Send(t.Context(), seedMessage(t))
+	a := newClient(t, sender.Options{BaseURL: redirect.URL}).Send(t.Context(), sender.SeedMessage(t))
 	if a.Outcome != campaign.OutcomeFailed || a.HTTPStatus != http.StatusTemporaryRedirect {
 		t.Errorf("attempt = %v HTTP %d (%q); want failed 307", a.Outcome, a.HTTPStatus, a.Error)
 	}
@@ -365,9 +366,9 @@ func TestSendTokenNeverReported(t *testing.T) {
 				_, _ = io.WriteString(w, tt.body(r.Header.Get("Authorization")))
 			}))
 			t.Cleanup(echo.Close)
-			a := newClient(t, Options{BaseURL: echo.URL}).Send(t.Context(), seedMessage(t))
+			a := newClient(t, sender.Options{BaseURL: echo.URL}).Send(t.Context(), sender.SeedMessage(t))
 			assertNoToken(t, a)
-			if !strings.Contains(a.Response+a.Error+a.Code, redacted) && (a.Receipt == nil || a.Receipt.WcID != redacted) && (a.Receipt == nil || a.Receipt.Overflow["newMsgId"] != redacted) {
+			if !strings.Contains(a.Response+a.Error+a.Code, sender.Redacted) && (a.Receipt == nil || a.Receipt.WcID != sender.Redacted) && (a.Receipt == nil || a.Receipt.Overflow["newMsgId"] != sender.Redacted) {
 				t.Errorf("echo not seen, the test proves nothing: %+v", a)
 			}
 		})
@@ -379,7 +380,7 @@ func TestSendTokenNeverReported(t *testing.T) {
 func TestSendPoolBounded(t *testing.T) {
 	const conns, sends = 2, 12
 	fake := startFake(t, sendertest.Config{Latency: 20 * time.Millisecond})
-	client := newClient(t, Options{BaseURL: fake.URL(), MaxConns: conns})
+	client := newClient(t, sender.Options{BaseURL: fake.URL(), MaxConns: conns})
 	var wg sync.WaitGroup
 	outcomes := make(chan campaign.Outcome, sends)
 	for i := range sends {
@@ -407,7 +408,7 @@ func TestSendPoolBounded(t *testing.T) {
 
 func TestSendInvalidMessage(t *testing.T) {
 	fake := startFake(t, sendertest.Config{})
-	a := newClient(t, Options{BaseURL: fake.URL()}).Send(t.Context(), messageTo(t, ""))
+	a := newClient(t, sender.Options{BaseURL: fake.URL()}).Send(t.Context(), messageTo(t, ""))
 	if a.Outcome != campaign.OutcomeFailed || a.Error != "invalid message: wcId is empty" {
 		t.Errorf("attempt = %v (%q); want failed", a.Outcome, a.Error)
 	}
@@ -423,78 +424,12 @@ func TestSendBinaryGarbage(t *testing.T) {
 		_, _ = w.Write([]byte("\x00\xff\xfe{\"code\x00\":1000}\xc3"))
 	}))
 	t.Cleanup(garbage.Close)
-	a := newClient(t, Options{BaseURL: garbage.URL}).Send(t.Context(), seedMessage(t))
+	a := newClient(t, sender.Options{BaseURL: garbage.URL}).Send(t.Context(), sender.SeedMessage(t))
 	if a.Outcome != campaign.OutcomeAmbiguous {
 		t.Errorf("Outcome = %v (%q), want ambiguous", a.Outcome, a.Error)
 	}
 	if !utf8.ValidString(a.Response) || strings.ContainsRune(a.Response, 0) {
 		t.Errorf("Response %q is not storable", a.Response)
-	}
-}
-
-func TestNew(t *testing.T) {
-	tests := []struct {
-		name     string
-		options  Options
-		endpoint string // "" when New must fail
-	}{
-		{"plain", Options{BaseURL: "http://api.example"}, "http://api.example/sendApplet"},
-		{"trailing slash", Options{BaseURL: "http://api.example/"}, "http://api.example/sendApplet"},
-		{"prefix", Options{BaseURL: "https://api.example:8443/wx/"}, "https://api.example:8443/wx/sendApplet"},
-		{"upper-case scheme", Options{BaseURL: "HTTP://api.example"}, "http://api.example/sendApplet"},
-		{"empty", Options{}, ""},
-		{"relative", Options{BaseURL: "/sendApplet"}, ""},
-		{"no scheme", Options{BaseURL: "api.example:80"}, ""},
-		{"ftp", Options{BaseURL: "ftp://api.example"}, ""},
-		{"no host", Options{BaseURL: "http://"}, ""},
-		{"credentials", Options{BaseURL: "http://user:pw@api.example"}, ""},
-		{"query", Options{BaseURL: "http://api.example/?k=v"}, ""},
-		{"bad URL", Options{BaseURL: "http://api example"}, ""},
-		{"negative timeout", Options{BaseURL: "http://a", Timeout: -time.Second}, ""},
-		{"negative conns", Options{BaseURL: "http://a", MaxConns: -1}, ""},
-		{"negative limit", Options{BaseURL: "http://a", MaxResponseBytes: -1}, ""},
-		{"huge limit", Options{BaseURL: "http://a", MaxResponseBytes: 1 << 40}, ""},
-		{"retry code 1000", Options{BaseURL: "http://a", RetryCodes: []string{"1001", "1000"}}, ""},
-		{"empty retry code", Options{BaseURL: "http://a", RetryCodes: []string{" "}}, ""},
-		{"token with newline", Options{BaseURL: "http://a", Token: testToken + "\r\nX-Evil: 1"}, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := New(tt.options)
-			if tt.endpoint == "" {
-				if err == nil {
-					t.Fatalf("New succeeded, want an error")
-				}
-				if strings.Contains(err.Error(), testToken) || strings.Contains(err.Error(), "pw@") {
-					t.Errorf("error %q leaks a credential", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("New: %v", err)
-			}
-			if c.endpoint != tt.endpoint {
-				t.Errorf("endpoint = %q, want %q", c.endpoint, tt.endpoint)
-			}
-		})
-	}
-}
-
-func TestNewDefaults(t *testing.T) {
-	c := newClient(t, Options{BaseURL: "http://api.example"})
-	if c.maxBody != DefaultMaxResponseBytes || c.http.Timeout != DefaultTimeout {
-		t.Errorf("maxBody %d, timeout %v; want defaults", c.maxBody, c.http.Timeout)
-	}
-	if !c.retryCodes["1001"] || len(c.retryCodes) != 1 {
-		t.Errorf("retry codes = %v, want the default", c.retryCodes)
-	}
-	tr := c.http.Transport.(*http.Transport)
-	if tr.MaxIdleConnsPerHost != DefaultMaxConns || tr.MaxConnsPerHost != DefaultMaxConns {
-		t.Errorf("pool %d idle / %d per host; want %d", tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost, DefaultMaxConns)
-	}
-	none := newClient(t, Options{BaseURL: "http://api.example", RetryCodes: []string{}})
-	if len(none.retryCodes) != 0 {
-		t.Errorf("explicitly empty retry codes became %v", none.retryCodes)
 	}
 }
 
