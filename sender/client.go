@@ -26,10 +26,9 @@ const (
 	MaxMaxResponseBytes = 16 << 20
 )
 
-// DefaultRetryCodes are the API codes retried when Options.RetryCodes is nil:
-// 1001 is the provider's generic "failed", which it answers to transient
-// trouble as well as to lasting trouble.
-func DefaultRetryCodes() []string { return []string{"1001"} }
+// DefaultRetryCodes are the API codes retried when Options.RetryCodes is nil,
+// and retry.codes' default (SPEC §8): CodeFailed, which may be transient.
+func DefaultRetryCodes() []string { return []string{CodeFailed} }
 
 // Options configure a Client. Zero values take the defaults above.
 type Options struct {

@@ -14,9 +14,16 @@ import (
 	"github.com/broadcaster/broadcaster/campaign"
 )
 
-// CodeSent is the API code meaning the message went out. It is fixed by the
-// provider, unlike the retry codes, which are configuration.
-const CodeSent = "1000"
+// API codes fixed by the provider, unlike the retry codes, which are
+// configuration. The fake API (sendertest) answers with these, and the
+// configuration refuses CodeSent as a retry code, so each is written once.
+const (
+	// CodeSent is the API code meaning the message went out.
+	CodeSent = "1000"
+	// CodeFailed is the provider's generic "failed", which it answers to
+	// transient trouble as well as to lasting trouble.
+	CodeFailed = "1001"
+)
 
 // Response is the API's answer envelope. It is decoded leniently where the
 // provider is known to vary (code as a string or a number, the text under

@@ -8,12 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/broadcaster/broadcaster/sender"
 )
 
 // API codes the server answers with.
 const (
-	// CodeSent is the provider's success code.
-	CodeSent = "1000"
 	// CodeInvalid answers requests the server refuses as invalid (with an
 	// HTTP 4xx status). The provider does not document its answer to bad
 	// requests; this one is distinct from 1001 so that a client never
@@ -65,7 +65,7 @@ func encodeJSON(v any) []byte {
 // successBody is the JSON of a success answer.
 func successBody(rec Request) []byte {
 	return encodeJSON(successAnswer{
-		Code:    CodeSent,
+		Code:    sender.CodeSent,
 		Message: sentMessage,
 		Data: receiptData{
 			MsgID:      rec.MsgID,

@@ -3,6 +3,8 @@ package sendertest
 import (
 	"maps"
 	"time"
+
+	"github.com/broadcaster/broadcaster/sender"
 )
 
 // Config sets how a Server behaves. It is read at New and can be changed
@@ -136,7 +138,7 @@ func Drop() Fault { return Fault{Kind: FaultDrop} }
 
 // Default answers of faults, as the provider's documentation shows them.
 const (
-	defaultFailCode    = "1001"
+	defaultFailCode    = sender.CodeFailed
 	defaultFailMessage = "失败"
 	defaultErrorStatus = 502
 )

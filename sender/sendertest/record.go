@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/broadcaster/broadcaster/sender"
 )
 
 // Request is what the server saw of one request and what it did about it,
@@ -37,7 +39,7 @@ type Request struct {
 
 // Sent reports whether the server considers the message sent: it answered
 // code 1000, or began to before cutting the connection.
-func (r Request) Sent() bool { return r.Code == CodeSent }
+func (r Request) Sent() bool { return r.Code == sender.CodeSent }
 
 // Stats counts what the server did.
 type Stats struct {
@@ -192,7 +194,7 @@ func (s *Server) settleSent(index int) Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec := &s.requests[index]
-	rec.Status, rec.Code = http.StatusOK, CodeSent
+	rec.Status, rec.Code = http.StatusOK, sender.CodeSent
 	rec.MsgID, rec.NewMsgID = s.nextMsgID, s.nextNewMsgID
 	rec.CreateTime = time.Now().Unix()
 	s.nextMsgID++

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/broadcaster/broadcaster/sender"
 )
 
 // waitFor waits for cond on s, failing the test after a generous bound.
@@ -126,7 +128,7 @@ func TestFaultRules(t *testing.T) {
 		t.Errorf("after Update: per-recipient fault lost, code %s", a.Code)
 	}
 	s.Update(func(c *Config) { c.Fault = Fault{} })
-	if _, a := send(t, s, "other"); a.Code != CodeSent {
+	if _, a := send(t, s, "other"); a.Code != sender.CodeSent {
 		t.Errorf("after clearing the fault: code %s", a.Code)
 	}
 }
@@ -187,7 +189,7 @@ func TestLatency(t *testing.T) {
 	const latency = 80 * time.Millisecond
 	s := start(t, Config{Latency: latency, LatencyJitter: 20 * time.Millisecond})
 	began := time.Now()
-	if status, a := send(t, s, "bob"); status != 200 || a.Code != CodeSent {
+	if status, a := send(t, s, "bob"); status != 200 || a.Code != sender.CodeSent {
 		t.Fatalf("HTTP %d %+v", status, a)
 	}
 	if took := time.Since(began); took < latency {

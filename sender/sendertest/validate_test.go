@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/broadcaster/broadcaster/sender"
 )
 
 // TestAcceptsProviderExample posts the provider's request example verbatim
@@ -15,7 +17,7 @@ func TestAcceptsProviderExample(t *testing.T) {
 	s := start(t, Config{})
 	raw := readFixture(t, "seed-request.json")
 	status, body, a := exchange(t, httpClient(t), newRequest(t, t.Context(), s, raw))
-	if status != http.StatusOK || a.Code != CodeSent || a.Message != "发送小程序成功" {
+	if status != http.StatusOK || a.Code != sender.CodeSent || a.Message != "发送小程序成功" {
 		t.Fatalf("answer HTTP %d %s", status, body)
 	}
 	if !bytes.HasPrefix(body, []byte(`{"code":"1000","message":"发送小程序成功","data":{"type":0,"msgId":697760545,"newMsgId":7645748705605226305,"createTime":`)) {
