@@ -11,13 +11,36 @@ import (
 	"github.com/sourcegraph/conc"
 )
 
+// Dispatcher defaults. DispatchConfig's zero fields fall back to them, and
+// the configuration's defaults and the daemon's wiring are built from them,
+// so that each is written down once.
+const (
+	// DefaultConcurrency is workers.concurrency's default (SPEC §8).
+	DefaultConcurrency = 16
+	// DefaultLease is a claim's lifetime when none is given (the daemon
+	// gives api.timeout + LeaseMargin), and the global pause's probe lease.
+	DefaultLease = 25 * time.Second
+	// LeaseMargin is added to api.timeout to make a claim's lease. A live
+	// process starts a claimed send within the template lookup's bound
+	// (templateTimeout, 5s), and the dispatcher reaps at least every
+	// defaultReapEvery (2s), so a dead process's deliveries are recovered
+	// within api.timeout + 10s (SPEC §6).
+	LeaseMargin = 8 * time.Second
+	// DefaultGiveUpAfter is how long a batch job waits for a failing
+	// database, while sending or replaying the journal, before it exits 1
+	// and leaves the rest to cron's next start.
+	DefaultGiveUpAfter = 2 * time.Minute
+	// defaultReapEvery is how often expired leases are recovered.
+	defaultReapEvery = 2 * time.Second
+)
+
 // DispatchConfig tunes the dispatcher. Zero values get the defaults noted.
 type DispatchConfig struct {
-	Concurrency  int            // sendApplet requests in flight at most (16)
+	Concurrency  int            // sendApplet requests in flight at most (DefaultConcurrency)
 	Retry        RetryPolicy    // what each attempt leads to
 	Pacing       Pacing         // per-account limits and circuit breaker
-	Lease        time.Duration  // a claim's lifetime: api.timeout + 10s (25s)
-	PollInterval time.Duration  // look for due work at least this often (5s)
+	Lease        time.Duration  // a claim's lifetime: api.timeout + LeaseMargin (DefaultLease)
+	PollInterval time.Duration  // look for due work at least this often (DefaultPollInterval)
 	Location     *time.Location // time zone of {{date}} (Local)
 	FlushSize    int            // results per database write (64)
 	FlushEvery   time.Duration  // longest a result waits to be written (100ms)
@@ -27,8 +50,8 @@ type DispatchConfig struct {
 	// except for its probe; nil never pauses.
 	Outage *Outage
 	// GiveUpAfter ends Drain when the database has failed for this long
-	// without a break (2m): a batch job exits 1 and cron runs it again,
-	// rather than hanging. The daemon (Run) keeps trying.
+	// without a break (DefaultGiveUpAfter): a batch job exits 1 and cron
+	// runs it again, rather than hanging. The daemon (Run) keeps trying.
 	GiveUpAfter time.Duration
 	// Clock is the time of pacing, backoff, leases and the breaker
 	// (SystemClock: the database's clock in SQL, the wall clock here).
@@ -45,7 +68,7 @@ func (c DispatchConfig) withDefaults() DispatchConfig {
 		}
 	}
 	if c.Concurrency <= 0 {
-		c.Concurrency = 16
+		c.Concurrency = DefaultConcurrency
 	}
 	if c.FlushSize <= 0 {
 		c.FlushSize = 64
@@ -59,12 +82,12 @@ func (c DispatchConfig) withDefaults() DispatchConfig {
 	if c.Retry.MaxAttempts <= 0 {
 		c.Retry.MaxAttempts = 1
 	}
-	def(&c.Lease, 25*time.Second)
-	def(&c.PollInterval, 5*time.Second)
+	def(&c.Lease, DefaultLease)
+	def(&c.PollInterval, DefaultPollInterval)
 	def(&c.FlushEvery, 100*time.Millisecond)
 	def(&c.StopTimeout, 30*time.Second)
-	def(&c.ReapEvery, 2*time.Second)
-	def(&c.GiveUpAfter, 2*time.Minute)
+	def(&c.ReapEvery, defaultReapEvery)
+	def(&c.GiveUpAfter, DefaultGiveUpAfter)
 	return c
 }
 

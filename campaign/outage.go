@@ -31,20 +31,38 @@ func (a Attempt) AccountFailure() bool {
 // instance because the API as a whole does not answer.
 var ErrAPIPaused = errors.New("sending paused: the API does not answer")
 
+// Defaults of the global pause of sending (SPEC §6): this many failures of
+// the API as a whole in a row, with no API answer between them, pause every
+// instance, and one probe goes every DefaultProbeEvery until the API
+// answers. Five is above what an occasional reset connection produces, and
+// well below what one wave of workers.concurrency requests to a dead API
+// does; a probe every five seconds resumes sending within seconds of the
+// API's return while costing at most one delivery's attempt per probe.
+const (
+	// DefaultOutageFailures is the daemon's OutageConfig.Failures. A zero
+	// Failures disables the pause rather than taking this default.
+	DefaultOutageFailures = 5
+	// DefaultProbeEvery is OutageConfig.ProbeEvery's default.
+	DefaultProbeEvery = 5 * time.Second
+	// DefaultOutageRefresh is OutageConfig.Refresh's default.
+	DefaultOutageRefresh = time.Second
+)
+
 // OutageConfig tunes the global pause. Zero durations get the defaults noted.
 type OutageConfig struct {
 	// Failures is how many transport-level failures in a row, with no API
 	// answer between them, pause sending on every instance; 0 disables
 	// the global pause.
 	Failures int
-	// ProbeEvery is the wait between probes while paused (5s).
+	// ProbeEvery is the wait between probes while paused
+	// (DefaultProbeEvery).
 	ProbeEvery time.Duration
 	// ProbeLease is how long a probe may be in flight before another
 	// instance may probe instead, in case its sender died: the dispatcher's
-	// lease (25s).
+	// lease (DefaultLease).
 	ProbeLease time.Duration
 	// Refresh is how often the shared state is read, so every instance
-	// follows a pause or a resume decided elsewhere (1s).
+	// follows a pause or a resume decided elsewhere (DefaultOutageRefresh).
 	Refresh time.Duration
 	// Accounts holds the account breaker's settings (BreakerFailures,
 	// BreakerCoolDown), so that logs and metrics can tell resting accounts
@@ -54,13 +72,13 @@ type OutageConfig struct {
 
 func (c OutageConfig) withDefaults() OutageConfig {
 	if c.ProbeEvery <= 0 {
-		c.ProbeEvery = 5 * time.Second
+		c.ProbeEvery = DefaultProbeEvery
 	}
 	if c.ProbeLease <= 0 {
-		c.ProbeLease = 25 * time.Second
+		c.ProbeLease = DefaultLease
 	}
 	if c.Refresh <= 0 {
-		c.Refresh = time.Second
+		c.Refresh = DefaultOutageRefresh
 	}
 	return c
 }

@@ -23,6 +23,20 @@ type Pacing struct {
 	BreakerCoolDown time.Duration
 }
 
+// DefaultPacing is the rate_limit and breaker sections' defaults (SPEC §8).
+// The rate follows what operators report as safe from WeChat's spam
+// restrictions: about 30 messages a minute, a few seconds apart at random.
+// Twenty failures in a row rest an account for five minutes.
+func DefaultPacing() Pacing {
+	return Pacing{
+		PerSecond:       0.5,
+		Burst:           1,
+		Jitter:          2 * time.Second,
+		BreakerFailures: 20,
+		BreakerCoolDown: 5 * time.Minute,
+	}
+}
+
 // ClaimParams says how much to claim and under which limits.
 type ClaimParams struct {
 	Limit  int           // deliveries at most: the idle workers

@@ -14,6 +14,13 @@ type RetryPolicy struct {
 	Ambiguous   bool          // retry attempts whose fate is unknowable
 }
 
+// DefaultRetryPolicy is the retry section's defaults (SPEC §8): five
+// attempts in all, two seconds before the second, doubling up to ten
+// minutes, and never a retry that could duplicate a message.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxAttempts: 5, Backoff: 2 * time.Second, MaxBackoff: 10 * time.Minute}
+}
+
 // Decide turns one attempt into the delivery's next state.
 func (p RetryPolicy) Decide(d Delivery, a Attempt) Result {
 	r := Result{Delivery: d, Attempt: a, Error: a.Error}

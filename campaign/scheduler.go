@@ -24,7 +24,8 @@ const (
 	NoteMissed = "skipped: missed by more than scheduler.misfire_grace"
 )
 
-// Scheduler defaults (SPEC §8).
+// Scheduler defaults (SPEC §8), also the configuration's, and the
+// dispatcher's poll interval.
 const (
 	DefaultMisfireGrace = time.Hour
 	DefaultPollInterval = 5 * time.Second

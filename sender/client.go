@@ -15,11 +15,14 @@ import (
 	"github.com/broadcaster/broadcaster/campaign"
 )
 
-// Defaults for zero Options fields, matching the configuration defaults of
-// SPEC §8.
+// Defaults for zero Options fields.
 const (
-	DefaultTimeout          = 15 * time.Second
-	DefaultMaxConns         = 16
+	// DefaultTimeout is also api.timeout's default (SPEC §8).
+	DefaultTimeout = 15 * time.Second
+	// DefaultMaxConns is one connection per worker of the default
+	// workers.concurrency.
+	DefaultMaxConns = campaign.DefaultConcurrency
+	// DefaultMaxResponseBytes bounds a response kept whole.
 	DefaultMaxResponseBytes = 64 << 10
 	// MaxMaxResponseBytes bounds Options.MaxResponseBytes: a response is
 	// kept whole in memory and in delivery_attempts.response.

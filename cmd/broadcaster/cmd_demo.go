@@ -42,7 +42,7 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("%w: --recipients must be 1..100000 and --fail-rate in [0, 1)", errUsage)
 	}
 	d := demo{app: a, out: a.stdout, started: time.Now(), log: a.log}
-	if a.cfg.Log.Level == "info" { // keep the showcase's output for the showcase
+	if a.cfg.Log.Level == config.Default().Log.Level { // keep the showcase's output for the showcase
 		d.log = a.log.Level(zerolog.WarnLevel)
 	}
 	return d.run(ctx, *people, *failRate)
@@ -194,14 +194,16 @@ func (d demo) seed(ctx context.Context, store *db.Store, people int) (int64, []s
 
 // send drains the run with a live progress display.
 func (d demo) send(ctx context.Context, store *db.Store, apiURL string, runID int64) error {
-	snd, err := sender.New(sender.Options{BaseURL: apiURL, Token: demoToken, Timeout: 5 * time.Second, MaxConns: 16})
+	snd, err := sender.New(sender.Options{BaseURL: apiURL, Token: demoToken, Timeout: 5 * time.Second, MaxConns: campaign.DefaultConcurrency})
 	if err != nil {
 		return err
 	}
 	defer snd.CloseIdleConnections()
+	retry := campaign.DefaultRetryPolicy() // with a showcase's patience
+	retry.Backoff, retry.MaxBackoff = 200*time.Millisecond, 2*time.Second
 	disp := campaign.NewDispatcher(store, snd, campaign.DispatchConfig{
-		Concurrency: 16,
-		Retry:       campaign.RetryPolicy{MaxAttempts: 5, Backoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second},
+		Concurrency: campaign.DefaultConcurrency,
+		Retry:       retry,
 		Lease:       15 * time.Second,
 		Location:    d.cfg.Scheduler.Location,
 	}, d.log)

@@ -13,12 +13,6 @@ import (
 	"github.com/broadcaster/broadcaster/internal/metrics"
 )
 
-// campaignLeaseMargin is added to api.timeout to make a claim's lease. A live
-// process starts a claimed send within the template lookup's 5s bound, and
-// the dispatcher reaps at least every 2s, so a dead process's deliveries are
-// recovered within api.timeout + 10s (SPEC §6).
-const campaignLeaseMargin = 8 * time.Second
-
 // services are the parts of a running broadcaster, wired by hand.
 type services struct {
 	store     *db.Store
@@ -72,7 +66,9 @@ func runRun(ctx context.Context, a *app, args []string) error {
 		dcfg.Journal = jnl
 		opts := campaign.ReplayOptions{}
 		if *once {
-			opts.GiveUpAfter = replayGiveUp
+			// As long as it waits for the database while sending; the
+			// journal is kept and cron runs the job again.
+			opts.GiveUpAfter = campaign.DefaultGiveUpAfter
 		}
 		// Before anything is claimed: see campaign.ReplayJournal.
 		if _, err := campaign.ReplayJournal(ctx, jnl, deliveries, a.log, opts); err != nil {

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -69,27 +68,15 @@ func (a *app) newSender() (*sender.Client, error) {
 	})
 }
 
-// The global pause of sending (SPEC §6): this many failures of the API as a
-// whole in a row, with no API answer between them, pause every instance, and
-// one probe goes every apiProbeEvery until the API answers. Five is above what
-// an occasional reset connection produces, and well below what one wave of
-// workers.concurrency requests to a dead API does; a probe every five seconds
-// resumes sending within seconds of the API's return while costing at most
-// one delivery's attempt per probe.
-const (
-	apiOutageFailures = 5
-	apiProbeEvery     = 5 * time.Second
-	apiOutageRefresh  = time.Second
-)
-
-// outageConfig maps the configuration onto the global pause's settings.
+// outageConfig maps the configuration onto the global pause's settings:
+// campaign's defaults, with the dispatcher's lease and pacing.
 func (a *app) outageConfig() campaign.OutageConfig {
 	d := a.dispatchConfig()
 	return campaign.OutageConfig{
-		Failures:   apiOutageFailures,
-		ProbeEvery: apiProbeEvery,
+		Failures:   campaign.DefaultOutageFailures,
+		ProbeEvery: campaign.DefaultProbeEvery,
 		ProbeLease: d.Lease,
-		Refresh:    apiOutageRefresh,
+		Refresh:    campaign.DefaultOutageRefresh,
 		Accounts:   d.Pacing,
 	}
 }
@@ -118,12 +105,6 @@ func (a *app) openJournal(ctx context.Context, store *db.Store) (*journal.File, 
 	}, nil
 }
 
-// replayGiveUp is how long `run --once` waits for the database to take a
-// journal's results before it exits 1 (cron runs it again, the journal
-// kept): as long as it waits for the database while sending. The daemon
-// keeps trying.
-const replayGiveUp = 2 * time.Minute
-
 // dispatchConfig maps the configuration onto the dispatcher's settings.
 func (a *app) dispatchConfig() campaign.DispatchConfig {
 	c := a.cfg
@@ -144,9 +125,9 @@ func (a *app) dispatchConfig() campaign.DispatchConfig {
 		},
 		// SPEC §6: a delivery left sending by a dead process is reaped
 		// within api.timeout + 10s: the lease plus the reap interval.
-		Lease:        c.API.Timeout + campaignLeaseMargin,
+		Lease:        c.API.Timeout + campaign.LeaseMargin,
 		PollInterval: c.Scheduler.PollInterval,
 		Location:     c.Scheduler.Location,
-		StopTimeout:  c.API.Timeout + campaignLeaseMargin,
+		StopTimeout:  c.API.Timeout + campaign.LeaseMargin,
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/broadcaster/broadcaster/campaign"
 	"github.com/broadcaster/broadcaster/internal/chaos"
 )
 
@@ -32,7 +33,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	binary := fs.String("binary", "bin/broadcaster", "the broadcaster `binary` to torment")
 	recipients := fs.Int("recipients", 500, "recipients of the campaign sent in each experiment")
-	concurrency := fs.Int("concurrency", 16, "workers.concurrency")
+	concurrency := fs.Int("concurrency", campaign.DefaultConcurrency, "workers.concurrency")
 	only := fs.String("run", "", "run only the experiments whose name matches this `regexp`")
 	verbose := fs.Bool("v", false, "copy broadcaster's logs to stderr")
 	if err := fs.Parse(args); err != nil {

@@ -3,6 +3,10 @@ package config
 import (
 	"time"
 
+	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/internal/logging"
+	"github.com/broadcaster/broadcaster/sender"
+
 	// Embedded zone data makes scheduler.timezone (and CRON_TZ) resolve the
 	// same way on minimal container images that ship no /usr/share/zoneinfo.
 	_ "time/tzdata"
@@ -141,27 +145,30 @@ type Results struct {
 	Journal string `yaml:"journal"`
 }
 
-// Default returns the SPEC §8 defaults. The rate limit defaults follow what
-// operators report as safe from WeChat's spam restrictions: about 30 messages
-// a minute, a few seconds apart at random.
+// Default returns the SPEC §8 defaults. Those of sending and scheduling
+// belong to the packages that use them (campaign, sender) and are taken from
+// there, so that each is written down once; only the log's are this
+// package's own.
 func Default() Config {
+	retry, pacing := campaign.DefaultRetryPolicy(), campaign.DefaultPacing()
 	return Config{
-		API:     API{Timeout: 15 * time.Second},
-		Workers: Workers{Concurrency: 16},
+		API:     API{Timeout: sender.DefaultTimeout},
+		Workers: Workers{Concurrency: campaign.DefaultConcurrency},
 		Retry: Retry{
-			MaxAttempts: 5,
-			Backoff:     2 * time.Second,
-			MaxBackoff:  10 * time.Minute,
-			Codes:       []string{"1001"},
+			MaxAttempts: retry.MaxAttempts,
+			Backoff:     retry.Backoff,
+			MaxBackoff:  retry.MaxBackoff,
+			Codes:       sender.DefaultRetryCodes(),
+			Ambiguous:   retry.Ambiguous,
 		},
-		RateLimit: RateLimit{PerAccount: 0.5, Burst: 1, Jitter: 2 * time.Second},
-		Breaker:   Breaker{ConsecutiveFailures: 20, CoolDown: 5 * time.Minute},
+		RateLimit: RateLimit{PerAccount: pacing.PerSecond, Burst: pacing.Burst, Jitter: pacing.Jitter},
+		Breaker:   Breaker{ConsecutiveFailures: pacing.BreakerFailures, CoolDown: pacing.BreakerCoolDown},
 		Scheduler: Scheduler{
 			Timezone:     "Local",
 			Location:     time.Local,
-			PollInterval: 5 * time.Second,
-			MisfireGrace: time.Hour,
+			PollInterval: campaign.DefaultPollInterval,
+			MisfireGrace: campaign.DefaultMisfireGrace,
 		},
-		Log: Log{Level: "info", Format: "auto"},
+		Log: Log{Level: "info", Format: string(logging.FormatAuto)},
 	}
 }

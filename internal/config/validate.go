@@ -12,14 +12,12 @@ import (
 	"time"
 
 	"github.com/broadcaster/broadcaster/internal/logging"
+	"github.com/broadcaster/broadcaster/sender"
 )
 
 // MaxConcurrency bounds workers.concurrency: beyond it a typo (an extra
 // zero or two) would open more connections than any provider accepts.
 const MaxConcurrency = 10000
-
-// successCode is the API's success code; retrying it would resend.
-const successCode = "1000"
 
 // Validate checks every key's value and the relations between keys,
 // returning all problems at once (joined), each a *Error wrapping
@@ -163,7 +161,7 @@ func checkCodes(codes []string) string {
 			return fmt.Sprintf("item %d is empty", i+1)
 		case strings.TrimSpace(code) != code || strings.ContainsAny(code, " \t,"):
 			return fmt.Sprintf("%q must not contain spaces or commas", code)
-		case code == successCode:
+		case code == sender.CodeSent:
 			return fmt.Sprintf("%q is the success code and cannot be retried", code)
 		case seen[code]:
 			return fmt.Sprintf("%q is listed twice", code)
