@@ -38,7 +38,8 @@ type OutageConfig struct {
 	// the global pause.
 	Failures int
 	// ProbeEvery is the wait between probes while paused (5s), and
-	// MaxProbeEvery the longest (1m): the wait is a quarter of the
+	// MaxProbeEvery the longest (15s, so that
+	// sending resumes within seconds of the API's return, SPEC §6): the wait is a quarter of the
 	// outage's age between the two. Each probe spends a real delivery's
 	// attempt, so a long outage spends few, while sending still resumes
 	// within a quarter of the outage's length (at most MaxProbeEvery) of
@@ -63,7 +64,7 @@ func (c OutageConfig) withDefaults() OutageConfig {
 		c.ProbeEvery = 5 * time.Second
 	}
 	if c.MaxProbeEvery <= 0 {
-		c.MaxProbeEvery = time.Minute
+		c.MaxProbeEvery = 15 * time.Second
 	}
 	c.MaxProbeEvery = max(c.MaxProbeEvery, c.ProbeEvery)
 	if c.ProbeLease <= 0 {

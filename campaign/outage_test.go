@@ -288,7 +288,7 @@ func TestOutageHandsOnAnUnsentProbeAtStop(t *testing.T) {
 
 // Each probe spends a real delivery's attempt, so in a long outage they
 // thin out: the wait is a quarter of the outage's age, between ProbeEvery
-// (5s) and a minute, so sending still resumes soon after a short outage.
+// (5s) and 15s, so sending resumes within seconds of the API's return.
 func TestOutageProbesLessOftenAsTheOutageLasts(t *testing.T) {
 	pool := dbtest.New(t)
 	clock := &manualClock{}
@@ -299,11 +299,11 @@ func TestOutageProbesLessOftenAsTheOutageLasts(t *testing.T) {
 	i.refresh()
 	id := int64(1)
 	for _, tt := range []struct{ failAt, wait time.Duration }{
-		{5 * time.Second, 5 * time.Second},  // age 5s: ProbeEvery
-		{10 * time.Second, 5 * time.Second}, // age 10s: still ProbeEvery
-		{2 * time.Minute, 30 * time.Second}, // age 2m: a quarter of it
-		{time.Hour, time.Minute},            // age 1h: at most a minute
-		{time.Hour + time.Minute, time.Minute},
+		{5 * time.Second, 5 * time.Second},   // age 5s: ProbeEvery
+		{10 * time.Second, 5 * time.Second},  // age 10s: still ProbeEvery
+		{40 * time.Second, 10 * time.Second}, // age 40s: a quarter of it
+		{time.Hour, 15 * time.Second},        // age 1h: at most 15s
+		{time.Hour + time.Minute, 15 * time.Second},
 	} {
 		clock.Set(t0.Add(tt.failAt))
 		id++

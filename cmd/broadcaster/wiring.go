@@ -72,7 +72,7 @@ func (a *app) newSender() (*sender.Client, error) {
 // The global pause of sending (SPEC §6): this many failures of the API as a
 // whole in a row, with no API answer between them, pause every instance, and
 // one probe goes every apiProbeEvery (less often as a long outage lasts, at
-// most a minute apart: campaign.OutageConfig) until the API answers. Five is
+// most 15 s apart: campaign.OutageConfig) until the API answers. Five is
 // above what an occasional reset connection produces, and well below what one
 // wave of workers.concurrency requests to a dead API does; a probe every five
 // seconds resumes sending within seconds of a short outage's end while
