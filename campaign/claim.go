@@ -35,6 +35,7 @@ func (d *Dispatcher) claimAndStart(ctx context.Context, limit int, workers *conc
 	for i, dl := range claimed {
 		if ctx.Err() != nil {
 			d.unsent.add(claimed[i:]...) // stopping: released on the way out
+			d.notSent(claimed[i:])
 			break
 		}
 		rt, ok := d.templates.get(dl.RunID)
@@ -45,8 +46,18 @@ func (d *Dispatcher) claimAndStart(ctx context.Context, limit int, workers *conc
 		d.start(ctx, workers, rec, dl, rt)
 		started++
 	}
+	d.notSent(unready)
 	d.release(ctx, unready)
 	return started, nil
+}
+
+// notSent tells the global pause of claimed deliveries that will not be
+// sent now: if its probe is among them, the next probe goes at once rather
+// than after the probe's lease.
+func (d *Dispatcher) notSent(ds []Delivery) {
+	for _, dl := range ds {
+		d.cfg.Outage.Unsent(dl.ID)
+	}
 }
 
 // release hands back claimed deliveries that were not sent. Those it could

@@ -322,11 +322,6 @@ func (s stopMidTemplate) OpenTemplates(ctx context.Context, known []int64) ([]ca
 	return s.DeliveryStore.OpenTemplates(ctx, known)
 }
 
-func (s stopMidTemplate) Template(ctx context.Context, campaignID int64) (campaign.Template, error) {
-	s.stop()
-	return s.DeliveryStore.Template(ctx, campaignID)
-}
-
 // A stop never strands a claimed delivery: what was claimed but not yet
 // handed to a request goes back to pending with its attempt given back, and
 // a later run sends it.

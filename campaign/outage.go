@@ -11,9 +11,9 @@ import (
 )
 
 // Answered reports whether the API itself answered the attempt: an API code,
-// or an HTTP status that refuses this request as it stands (3xx, 4xx). Such
-// an answer is a verdict on the request and its account, and proves that the
-// API as a whole is reachable.
+// or an HTTP status that refuses this request as it stands or rate-limits it
+// (3xx, 4xx other than 408). Such an answer is a verdict on the request and
+// its account, and proves that the API as a whole is reachable.
 func (a Attempt) Answered() bool {
 	return !a.Transport && (a.HTTPStatus != 0 || a.Code != "")
 }
@@ -33,17 +33,21 @@ var ErrAPIPaused = errors.New("sending paused: the API does not answer")
 
 // Defaults of the global pause of sending (SPEC §6): this many failures of
 // the API as a whole in a row, with no API answer between them, pause every
-// instance, and one probe goes every DefaultProbeEvery until the API
-// answers. Five is above what an occasional reset connection produces, and
-// well below what one wave of workers.concurrency requests to a dead API
-// does; a probe every five seconds resumes sending within seconds of the
-// API's return while costing at most one delivery's attempt per probe.
+// instance, and one probe goes every DefaultProbeEvery (less often as a long
+// outage lasts, at most DefaultMaxProbeEvery apart) until the API answers.
+// Five is above what an occasional reset connection produces, and well below
+// what one wave of workers.concurrency requests to a dead API does; a probe
+// every five seconds resumes sending within seconds of a short outage's end
+// while costing at most one delivery's attempt per probe.
 const (
 	// DefaultOutageFailures is the daemon's OutageConfig.Failures. A zero
 	// Failures disables the pause rather than taking this default.
 	DefaultOutageFailures = 5
 	// DefaultProbeEvery is OutageConfig.ProbeEvery's default.
 	DefaultProbeEvery = 5 * time.Second
+	// DefaultMaxProbeEvery is OutageConfig.MaxProbeEvery's default: so
+	// that sending resumes within seconds of the API's return (SPEC §6).
+	DefaultMaxProbeEvery = 15 * time.Second
 	// DefaultOutageRefresh is OutageConfig.Refresh's default.
 	DefaultOutageRefresh = time.Second
 )
@@ -55,8 +59,13 @@ type OutageConfig struct {
 	// the global pause.
 	Failures int
 	// ProbeEvery is the wait between probes while paused
-	// (DefaultProbeEvery).
-	ProbeEvery time.Duration
+	// (DefaultProbeEvery), and MaxProbeEvery the longest
+	// (DefaultMaxProbeEvery): the wait is a quarter of the outage's age
+	// between the two. Each probe spends a real delivery's attempt, so a
+	// long outage spends few, while sending still resumes within a quarter
+	// of the outage's length (at most MaxProbeEvery) of the API's return.
+	ProbeEvery    time.Duration
+	MaxProbeEvery time.Duration
 	// ProbeLease is how long a probe may be in flight before another
 	// instance may probe instead, in case its sender died: the dispatcher's
 	// lease (DefaultLease).
@@ -74,6 +83,10 @@ func (c OutageConfig) withDefaults() OutageConfig {
 	if c.ProbeEvery <= 0 {
 		c.ProbeEvery = DefaultProbeEvery
 	}
+	if c.MaxProbeEvery <= 0 {
+		c.MaxProbeEvery = DefaultMaxProbeEvery
+	}
+	c.MaxProbeEvery = max(c.MaxProbeEvery, c.ProbeEvery)
 	if c.ProbeLease <= 0 {
 		c.ProbeLease = DefaultLease
 	}
@@ -89,13 +102,17 @@ func (c OutageConfig) withDefaults() OutageConfig {
 // circuit breaker it counts here. After Failures of them in a row this
 // process stops claiming at once and records the pause in the database,
 // where every instance reads it within Refresh. While paused, one instance
-// at a time claims one real delivery as the probe every ProbeEvery: sent
+// at a time claims one real delivery as the probe every ProbeEvery (less
+// often as the outage lasts, see OutageConfig): sent
 // normally, classified normally, so it can never be a duplicate, and it
 // proves exactly what matters — that sendApplet answers again. Any API
 // answer, the probe's or a late one's, resumes sending everywhere.
 //
 // Deliveries that wait out a pause are simply not claimed, so they spend no
-// attempts; only the probes do. A nil *Outage is valid and never pauses.
+// attempts; only the probes do. The shared row is kept on the database's
+// clock, and this process compares its times with its own clock only as
+// offsets from the database's now, so hosts whose clocks disagree still
+// agree on when to probe. A nil *Outage is valid and never pauses.
 type Outage struct {
 	store OutageStore
 	clock Clock
@@ -184,15 +201,16 @@ func (o *Outage) limit(ctx context.Context, free int) (int, bool, error) {
 	defer o.io.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, outageTimeout)
 	defer cancel()
-	took, err := o.store.TakeProbe(ctx, now, o.cfg.ProbeLease)
+	took, err := o.store.TakeProbe(ctx, storeTime(o.clock, now), o.cfg.ProbeLease)
 	if err != nil {
 		return 0, false, fmt.Errorf("take the API probe: %w", err)
 	}
 	if !took {
-		// Someone else probes, or the outage ended: learn which.
-		shared, err := o.store.OutageState(ctx)
+		// Someone else probes, the probe time has not come on the
+		// database's clock, or the outage ended: learn which.
+		shared, err := o.read(ctx)
 		if err != nil {
-			return 0, false, fmt.Errorf("read the API pause: %w", err)
+			return 0, false, err
 		}
 		o.mu.Lock()
 		defer o.mu.Unlock()
@@ -236,35 +254,64 @@ func (o *Outage) Observe(r Result) {
 	case a.Transport:
 		o.failures++
 		if probe && paused {
-			o.probeFailed(now, now.Add(o.cfg.ProbeEvery), a.Error)
+			o.probeFailed(now, o.probeWait(now), a.Error)
 		} else if !paused && o.failures >= o.cfg.Failures {
 			o.open(now, a.Error)
 		}
 	case probe && paused:
 		// The probe never reached the API (a broken template, say): no
 		// verdict, so let the next probe go at once.
-		o.probeFailed(now, now, "")
+		o.probeFailed(now, 0, "")
 	}
+}
+
+// Unsent tells the pause that the dispatcher claimed delivery id but never
+// sent it: it released it (its run's template was not prepared) or is
+// stopping. If it was this process's probe, there is no verdict, and no
+// Observe will come: the probe is handed back at once, so that the next
+// one goes now, here or on another instance, rather than after the probe's
+// lease.
+func (o *Outage) Unsent(id int64) {
+	if o == nil || o.cfg.Failures <= 0 {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.probeID == 0 || id != o.probeID {
+		return
+	}
+	o.probeID = 0
+	if o.state.Paused() {
+		o.probeFailed(o.clock.Now(), 0, "")
+	}
+}
+
+// probeWait is how long the next probe waits after one failed at now: a
+// quarter of the outage's age, between ProbeEvery and MaxProbeEvery.
+func (o *Outage) probeWait(now time.Time) time.Duration {
+	return min(max(now.Sub(o.state.Since)/4, o.cfg.ProbeEvery), o.cfg.MaxProbeEvery)
 }
 
 // open pauses sending in this process at once, and everywhere once Run
 // has stored it.
 func (o *Outage) open(now time.Time, lastErr string) {
-	next := now.Add(o.cfg.ProbeEvery)
-	o.state = OutageState{Since: now, PausedUntil: next, LastError: lastErr}
-	o.decided(&outageWrite{kind: writeOpen, at: now, next: next, err: lastErr})
+	o.state = OutageState{Since: now, PausedUntil: now.Add(o.cfg.ProbeEvery), LastError: lastErr}
+	o.decided(&outageWrite{kind: writeOpen, at: storeTime(o.clock, now), wait: o.cfg.ProbeEvery, err: lastErr})
 	o.log.Warn().Str("breaker", "api").Int("failures", o.failures).Str("error", lastErr).
 		Dur("probe_every", o.cfg.ProbeEvery).
 		Msg("API unreachable: sending paused on every instance, probing until it answers")
 }
 
-func (o *Outage) probeFailed(now, next time.Time, lastErr string) {
+// probeFailed ends this process's probe without an API answer: the next
+// probe, here or elsewhere, waits for wait.
+func (o *Outage) probeFailed(now time.Time, wait time.Duration, lastErr string) {
+	next := now.Add(wait)
 	o.state.PausedUntil = next
 	o.state.ProbeOwner, o.state.ProbeMine, o.state.ProbeUntil = "", false, time.Time{}
 	if lastErr != "" {
 		o.state.LastError = lastErr
 	}
-	o.decided(&outageWrite{kind: writeProbeFailed, at: now, next: next, err: lastErr})
+	o.decided(&outageWrite{kind: writeProbeFailed, at: storeTime(o.clock, now), wait: wait, err: lastErr})
 	if lastErr == "" {
 		o.log.Debug().Str("breaker", "api").Msg("API probe never reached the API; probing again")
 		return
@@ -277,7 +324,7 @@ func (o *Outage) resume(now time.Time) {
 	since := o.state.Since
 	o.state = OutageState{LastError: o.state.LastError}
 	o.failures = 0
-	o.decided(&outageWrite{kind: writeClose, at: now})
+	o.decided(&outageWrite{kind: writeClose, at: storeTime(o.clock, now)})
 	o.log.Info().Str("breaker", "api").Dur("paused_for", now.Sub(since)).
 		Msg("API answers again: sending resumed on every instance")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,7 +135,7 @@ func TestWholeAPIOutagePausesSendingNotAccounts(t *testing.T) {
 			const failures = 3
 			logs := newLogLines()
 			outage := campaign.NewOutage(h.store, campaign.SystemClock{}, zerolog.New(logs), campaign.OutageConfig{
-				Failures: failures, ProbeEvery: 20 * time.Millisecond, ProbeLease: 10 * time.Second,
+				Failures: failures, ProbeEvery: 20 * time.Millisecond, MaxProbeEvery: 50 * time.Millisecond, ProbeLease: 10 * time.Second,
 				Refresh: 10 * time.Millisecond, Accounts: h.cfg.Pacing,
 			})
 			h.cfg.Outage = outage
@@ -274,4 +275,93 @@ func withField(lines []map[string]any, key string, v any) []map[string]any {
 		}
 	}
 	return out
+}
+
+// templatesLate hides the open runs' templates from the first load, as when
+// a run begins between the load and the claim: what that claim takes is
+// released unsent.
+type templatesLate struct {
+	campaign.DeliveryStore
+	hidden atomic.Bool
+}
+
+func (s *templatesLate) OpenTemplates(ctx context.Context, known []int64) ([]campaign.RunTemplate, error) {
+	if s.hidden.CompareAndSwap(false, true) {
+		return nil, nil
+	}
+	return s.DeliveryStore.OpenTemplates(ctx, known)
+}
+
+// pausedOutage opens a global pause in the database, due to probe now, and
+// returns this process's view of it, already read.
+func (h *harness) pausedOutage() *campaign.Outage {
+	h.t.Helper()
+	h.exec(`UPDATE api_outage SET since = now(), paused_until = now(), last_error = 'refused'`)
+	o := campaign.NewOutage(h.store, campaign.SystemClock{}, zerolog.Nop(), campaign.OutageConfig{
+		Failures: 3, ProbeEvery: 20 * time.Millisecond, ProbeLease: time.Hour, Refresh: 10 * time.Millisecond,
+	})
+	if err := o.Refresh(h.ctx); err != nil {
+		h.t.Fatal(err)
+	}
+	if _, paused := o.Paused(); !paused {
+		h.t.Fatal("the pause was not read")
+	}
+	return o
+}
+
+// A probe the dispatcher claims but releases unsent (its run's template was
+// not prepared yet) is no verdict: the next probe goes at once, not after
+// the probe's lease.
+func TestReleasedProbeIsProbedAgainAtOnce(t *testing.T) {
+	h := newHarness(t, sendertest.Config{})
+	h.campaign("late", applet, recipients("r", 3))
+	h.createRuns()
+	outage := h.pausedOutage()
+	h.cfg.Outage = outage
+	store := &templatesLate{DeliveryStore: h.store}
+	h.running(campaign.NewDispatcher(store, h.snd, h.cfg, zerolog.Nop()), outage)
+	eventually(t, func() bool {
+		return h.int64(`SELECT count(*) FROM deliveries WHERE status = 'sent'`) == 3
+	})
+	if !store.hidden.Load() {
+		t.Fatal("the templates were never hidden")
+	}
+	if n := h.int64(`SELECT count(*) FROM deliveries WHERE attempts <> 1`); n != 0 {
+		t.Errorf("%d deliveries spent other than one attempt: the released probe must give its attempt back", n)
+	}
+	if _, paused := outage.Paused(); paused {
+		t.Error("still paused after the probe's answer")
+	}
+}
+
+// A probe claimed as a stop comes is released, and the stopping process
+// hands the probe on, so another instance probes at once instead of
+// waiting out the lease.
+func TestStopHandsOnAProbeClaimedButNotSent(t *testing.T) {
+	h := newHarness(t, sendertest.Config{})
+	h.campaign("stop", applet, recipients("r", 3))
+	h.createRuns()
+	outage := h.pausedOutage()
+	h.cfg.Outage = outage
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	if err := campaign.NewDispatcher(stopMidClaim{h.store, cancel}, h.snd, h.cfg, zerolog.Nop()).Run(ctx); err != nil {
+		t.Fatalf("Run = %v, want a clean stop", err)
+	}
+	if n := h.api.Stats().Requests; n != 0 {
+		t.Fatalf("%d requests after the stop, want none", n)
+	}
+	if outage.Probes() != 1 {
+		t.Fatalf("%d probes claimed, want 1", outage.Probes())
+	}
+	// The outage service stops after the dispatcher, as in the daemon.
+	if err := outage.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := h.str(`SELECT coalesce(probe_owner, 'none') FROM api_outage`); s != "none" {
+		t.Errorf("probe still held by %s after the stop", s)
+	}
+	if s := h.str(`SELECT string_agg(DISTINCT status || ' ' || attempts, ',') FROM deliveries`); s != "pending 0" {
+		t.Errorf("deliveries after the stop: %s, want all pending 0", s)
+	}
 }

@@ -7,8 +7,13 @@ import (
 )
 
 // OutageState is the global pause as the store keeps it, shared by every
-// instance (table api_outage).
+// instance (table api_outage). Its times are on the store's clock, read at
+// Now; the Outage moves them onto its own clock (onClock) before comparing
+// them with it.
 type OutageState struct {
+	// Now is the store's time when it read the state: the database's clock,
+	// or the now a test passed.
+	Now time.Time
 	// Since is when the current outage began; zero while the API answers.
 	Since time.Time
 	// PausedUntil is the earliest time of the next probe.
@@ -27,6 +32,26 @@ type OutageState struct {
 // Paused reports whether sending is paused.
 func (s OutageState) Paused() bool { return !s.Since.IsZero() }
 
+// onClock moves s's times from the store's clock onto a clock that read now
+// when the store read Now: each stays as far from now as it was from the
+// store's now. A host whose clock is minutes off the database's then still
+// waits out the probe time and the probe's lease that the database set,
+// to within the read's round trip (later, never earlier).
+func (s OutageState) onClock(now time.Time) OutageState {
+	if s.Now.IsZero() {
+		return s // no row: nothing to move
+	}
+	d := now.Sub(s.Now)
+	move := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return t
+		}
+		return t.Add(d)
+	}
+	s.Since, s.PausedUntil, s.ProbeUntil, s.Now = move(s.Since), move(s.PausedUntil), move(s.ProbeUntil), now
+	return s
+}
+
 // RestingAccounts are the accounts whose circuit breaker is open now, as
 // the store counts them across every instance.
 type RestingAccounts struct {
@@ -35,22 +60,27 @@ type RestingAccounts struct {
 }
 
 // OutageStore keeps the global pause where every instance sees it. Every
-// time-dependent method takes now, so tests can move time by hand.
+// time-dependent method takes now: zero means the database's clock, which
+// production passes (storeNow) so that instances on hosts whose clocks
+// disagree share one clock; a test passes its manual time. Times to come
+// are therefore passed as durations from now, never as a host's times.
 type OutageStore interface {
-	// OutageState reads the shared state.
-	OutageState(ctx context.Context) (OutageState, error)
+	// OutageState reads the shared state, and the store's now (state.Now).
+	OutageState(ctx context.Context, now time.Time) (OutageState, error)
 	// OpenOutage pauses sending for every instance, with the first probe
-	// not before probeAt. An outage already open keeps its start, its next
-	// probe time and any other instance's probe in flight; lastErr replaces
-	// the last error. It reports whether this call opened the outage.
-	OpenOutage(ctx context.Context, now, probeAt time.Time, lastErr string) (opened bool, err error)
+	// not before probeIn from now. An outage already open keeps its start,
+	// its next probe time and any other instance's probe in flight; lastErr
+	// replaces the last error. It reports whether this call opened the
+	// outage.
+	OpenOutage(ctx context.Context, now time.Time, probeIn time.Duration, lastErr string) (opened bool, err error)
 	// TakeProbe makes this instance the one that probes, for lease, if the
 	// outage is open, its probe time has come and no other instance's
 	// probe is in flight. Taking it again while holding it renews it.
 	TakeProbe(ctx context.Context, now time.Time, lease time.Duration) (bool, error)
 	// ProbeFailed ends this instance's probe: the API still does not
-	// answer, so the next probe waits until next.
-	ProbeFailed(ctx context.Context, now, next time.Time, lastErr string) error
+	// answer, so the next probe waits for wait from now (0: it may go at
+	// once, as after a probe that never reached the API).
+	ProbeFailed(ctx context.Context, now time.Time, wait time.Duration, lastErr string) error
 	// CloseOutage resumes sending for every instance. It reports whether
 	// an outage was open.
 	CloseOutage(ctx context.Context, now time.Time) (closed bool, err error)
@@ -76,8 +106,8 @@ const (
 // outageWrite is a pending change of the shared state.
 type outageWrite struct {
 	kind writeKind
-	at   time.Time
-	next time.Time // writeOpen, writeProbeFailed: the next probe
+	at   time.Time     // as the store takes it (storeTime): zero in production
+	wait time.Duration // writeOpen, writeProbeFailed: until the next probe
 	err  string
 }
 
@@ -117,15 +147,24 @@ func (o *Outage) Refresh(ctx context.Context) error {
 	gen := o.gen
 	o.mu.Unlock()
 	if o.cfg.Failures > 0 {
-		shared, err := o.store.OutageState(ctx)
+		shared, err := o.read(ctx)
 		if err != nil {
-			return fmt.Errorf("read the API pause: %w", err)
+			return err
 		}
 		o.mu.Lock()
 		o.learn(shared, gen)
 		o.mu.Unlock()
 	}
 	return o.refreshResting(ctx)
+}
+
+// read reads the shared state, its times moved onto this process's clock.
+func (o *Outage) read(ctx context.Context) (OutageState, error) {
+	st, err := o.store.OutageState(ctx, storeNow(o.clock))
+	if err != nil {
+		return st, fmt.Errorf("read the API pause: %w", err)
+	}
+	return st.onClock(o.clock.Now()), nil
 }
 
 // flush stores the pending decision, if any. It keeps it when the store
@@ -143,9 +182,9 @@ func (o *Outage) flush(ctx context.Context) error {
 	)
 	switch w.kind {
 	case writeOpen:
-		opened, err = o.store.OpenOutage(ctx, w.at, w.next, w.err)
+		opened, err = o.store.OpenOutage(ctx, w.at, w.wait, w.err)
 	case writeProbeFailed:
-		err = o.store.ProbeFailed(ctx, w.at, w.next, w.err)
+		err = o.store.ProbeFailed(ctx, w.at, w.wait, w.err)
 	case writeClose:
 		_, err = o.store.CloseOutage(ctx, w.at)
 	}
@@ -169,7 +208,7 @@ func (o *Outage) refreshResting(ctx context.Context) error {
 	if o.cfg.Accounts.BreakerFailures <= 0 {
 		return nil
 	}
-	r, err := o.store.RestingAccounts(ctx, o.cfg.Accounts, o.clock.Now())
+	r, err := o.store.RestingAccounts(ctx, o.cfg.Accounts, storeNow(o.clock))
 	if err != nil {
 		return fmt.Errorf("count resting accounts: %w", err)
 	}
@@ -239,8 +278,7 @@ func (o *Outage) finish() {
 	unsent := o.state.Paused() && o.state.ProbeMine && o.probeID == 0 && o.write == nil
 	o.mu.Unlock()
 	if err == nil && unsent {
-		now := o.clock.Now()
-		err = o.store.ProbeFailed(ctx, now, now, "")
+		err = o.store.ProbeFailed(ctx, storeNow(o.clock), 0, "")
 	}
 	if err != nil {
 		o.log.Warn().Err(err).Msg("could not share the API pause state at stop")

@@ -33,6 +33,7 @@ func TestAttemptAnsweredAndAccountFailure(t *testing.T) {
 		{"code 1001", busy, true, true},
 		{"code 1002", notFriend, true, true},
 		{"HTTP 401", campaign.Attempt{Outcome: campaign.OutcomeFailed, HTTPStatus: 401}, true, true},
+		{"HTTP 429, a rate limit", campaign.Attempt{Outcome: campaign.OutcomeRetry, HTTPStatus: 429}, true, true},
 		{"code without HTTP status (a fake sender)", campaign.Attempt{Outcome: campaign.OutcomeRetry, Code: "1001"}, true, true},
 		{"connection refused", refused, false, false},
 		{"HTTP 503", gateway, false, false},
@@ -282,5 +283,80 @@ func TestOutageHandsOnAnUnsentProbeAtStop(t *testing.T) {
 	b.refresh()
 	if got := b.claim(4, campaign.Delivery{ID: 2}); got != 1 {
 		t.Fatalf("b's probe after a stopped: limit %d, want 1", got)
+	}
+}
+
+// Each probe spends a real delivery's attempt, so in a long outage they
+// thin out: the wait is a quarter of the outage's age, between ProbeEvery
+// (5s) and 15s, so sending resumes within seconds of the API's return.
+func TestOutageProbesLessOftenAsTheOutageLasts(t *testing.T) {
+	pool := dbtest.New(t)
+	clock := &manualClock{}
+	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock.Set(t0)
+	i := newOutageInstance(t, db.NewStore(pool, "x"), clock, campaign.OutageConfig{Failures: 1})
+	i.observe(1, refused)
+	i.refresh()
+	id := int64(1)
+	for _, tt := range []struct{ failAt, wait time.Duration }{
+		{5 * time.Second, 5 * time.Second},   // age 5s: ProbeEvery
+		{10 * time.Second, 5 * time.Second},  // age 10s: still ProbeEvery
+		{40 * time.Second, 10 * time.Second}, // age 40s: a quarter of it
+		{time.Hour, 15 * time.Second},        // age 1h: at most 15s
+		{time.Hour + time.Minute, 15 * time.Second},
+	} {
+		clock.Set(t0.Add(tt.failAt))
+		id++
+		if got := i.claim(4, campaign.Delivery{ID: id}); got != 1 {
+			t.Fatalf("probe at %v: limit %d, want 1", tt.failAt, got)
+		}
+		i.observe(id, refused)
+		i.refresh()
+		clock.Set(t0.Add(tt.failAt + tt.wait - time.Millisecond))
+		if got := i.claim(4); got != 0 {
+			t.Fatalf("after the probe failed at %v, probed again within %v", tt.failAt, tt.wait)
+		}
+		clock.Set(t0.Add(tt.failAt + tt.wait))
+		if got := i.claim(4); got != 1 {
+			t.Fatalf("after the probe failed at %v, no probe %v later: limit %d", tt.failAt, tt.wait, got)
+		}
+	}
+}
+
+// A probe claimed but never sent (released, or a stop came) is no verdict
+// and no Observe follows: Unsent hands it on at once, here or elsewhere.
+func TestOutageUnsentProbeIsHandedOn(t *testing.T) {
+	pool := dbtest.New(t)
+	clock := &manualClock{}
+	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock.Set(t0)
+	cfg := campaign.OutageConfig{Failures: 1, ProbeEvery: time.Second, ProbeLease: time.Hour}
+	a := newOutageInstance(t, db.NewStore(pool, "a"), clock, cfg)
+	b := newOutageInstance(t, db.NewStore(pool, "b"), clock, cfg)
+	a.observe(1, refused)
+	a.refresh()
+	clock.Set(t0.Add(time.Second))
+	if got := a.claim(4, campaign.Delivery{ID: 2}); got != 1 {
+		t.Fatalf("a's probe: limit %d, want 1", got)
+	}
+	a.o.Unsent(3) // not the probe: nothing changes
+	a.refresh()
+	b.refresh()
+	if a.claim(4) != 0 || b.claim(4) != 0 {
+		t.Fatal("claimed while a's probe is in flight")
+	}
+	a.o.Unsent(2)
+	a.refresh()
+	b.refresh()
+	if got := b.claim(4, campaign.Delivery{ID: 4}); got != 1 {
+		t.Fatalf("b's probe after a's went unsent: limit %d, want 1", got)
+	}
+	b.o.Unsent(4)
+	b.refresh()
+	if got := b.claim(4, campaign.Delivery{ID: 4}); got != 1 {
+		t.Fatalf("b's probe again after its own went unsent: limit %d, want 1", got)
+	}
+	if _, paused := a.o.Paused(); !paused {
+		t.Error("an unsent probe resumed sending")
 	}
 }

@@ -284,11 +284,6 @@ func (s *slowTemplates) OpenTemplates(ctx context.Context, known []int64) ([]cam
 	return s.DeliveryStore.OpenTemplates(ctx, known)
 }
 
-func (s *slowTemplates) Template(ctx context.Context, campaignID int64) (campaign.Template, error) {
-	s.wait()
-	return s.DeliveryStore.Template(ctx, campaignID)
-}
-
 // The spacing the API sees honours the pacing from a run's first send on,
 // however long the run's template takes to load: the token is spent when a
 // delivery is claimed, so the claim must be followed by the request at once.

@@ -77,7 +77,7 @@ type Attempt struct {
 	// Transport marks a failure of the API as a whole rather than of the
 	// account: no usable HTTP answer (connection refused or reset, DNS,
 	// TLS, timeouts, an unreadable body) or an HTTP-level refusal from its
-	// front (5xx, 408, 429). Such attempts pause sending globally (Outage)
+	// front (5xx, 408). Such attempts pause sending globally (Outage)
 	// and never count against the account's circuit breaker.
 	Transport bool
 }

@@ -116,8 +116,6 @@ type RunStore interface {
 // DeliveryStore is what the dispatcher needs: claim due deliveries, record
 // what happened to them, and recover claims left by dead processes.
 type DeliveryStore interface {
-	// Template returns the template of a campaign.
-	Template(ctx context.Context, campaignID int64) (Template, error)
 	// OpenTemplates returns the open runs of active campaigns, except those
 	// named in known, each with its campaign's template: what the
 	// dispatcher prepares before it claims.

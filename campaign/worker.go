@@ -24,6 +24,7 @@ func (d *Dispatcher) start(ctx context.Context, workers *conc.WaitGroup, rec *re
 		res, sent := d.attempt(ctx, sendCtx, dl, rt)
 		if !sent {
 			d.unsent.add(dl)
+			d.cfg.Outage.Unsent(dl.ID)
 			return
 		}
 		d.cfg.Outage.Observe(res)

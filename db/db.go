@@ -1,16 +1,14 @@
 // Package db is broadcaster's PostgreSQL store, built on pgx. It implements
 // campaign.Store. All SQL lives in this package's sql/ directory, embedded into
 // the binary, and every operation runs in one transaction or one statement.
-// pgx errors become domain errors (campaign.ErrNotFound, campaign.ErrRunExists)
+// pgx errors become domain errors (campaign.ErrRunExists, campaign.InvalidError)
 // at this boundary.
 package db
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/broadcaster/broadcaster/campaign"
@@ -55,11 +53,3 @@ func NewStore(pool *pgxpool.Pool, owner string) *Store {
 // Pool returns the store's pool, for callers that run their own queries
 // (reports, health checks).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
-// notFound turns pgx's no-rows error into the domain's.
-func notFound(err error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return campaign.ErrNotFound
-	}
-	return err
-}

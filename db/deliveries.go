@@ -12,17 +12,6 @@ import (
 	"github.com/broadcaster/broadcaster/campaign"
 )
 
-// Template implements campaign.DeliveryStore.
-func (s *Store) Template(ctx context.Context, campaignID int64) (campaign.Template, error) {
-	var t campaign.Template
-	err := s.pool.QueryRow(ctx, templateSQL, pgx.NamedArgs{"campaign_id": campaignID}).
-		Scan(&t.ID, &t.Name, &t.ImgURL, &t.Content)
-	if err != nil {
-		return t, fmt.Errorf("template of campaign %d: %w", campaignID, notFound(err))
-	}
-	return t, nil
-}
-
 // OpenTemplates implements campaign.DeliveryStore.
 func (s *Store) OpenTemplates(ctx context.Context, known []int64) ([]campaign.RunTemplate, error) {
 	if known == nil {

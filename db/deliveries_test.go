@@ -1,7 +1,6 @@
 package db_test
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -357,18 +356,6 @@ func TestReapJudgesLeasesByTheGivenTime(t *testing.T) {
 	}
 	if want := p.Now.Add(time.Minute); !due.Equal(want) {
 		t.Errorf("returned delivery due at %v, want %v: the reap's time plus the delay", due, want)
-	}
-}
-
-func TestTemplate(t *testing.T) {
-	f := newFixture(t)
-	id := f.campaign([]string{"a"})
-	tm, err := f.store.Template(f.ctx, id)
-	if err != nil || tm.Content != "<appmsg><title>{{wcId}}</title></appmsg>" {
-		t.Fatalf("Template = %+v, %v", tm, err)
-	}
-	if _, err := f.store.Template(f.ctx, id+1000); !errors.Is(err, campaign.ErrNotFound) {
-		t.Errorf("Template of a missing campaign: %v, want ErrNotFound", err)
 	}
 }
 

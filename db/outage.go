@@ -35,14 +35,14 @@ const restingSample = 10
 
 // OutageState implements campaign.OutageStore. A missing row (an operator
 // deleted it) reads as "not paused".
-func (s *Store) OutageState(ctx context.Context) (campaign.OutageState, error) {
+func (s *Store) OutageState(ctx context.Context, now time.Time) (campaign.OutageState, error) {
 	var (
 		st                   campaign.OutageState
 		since, until, probed *time.Time
 		lastErr, owner       *string
 	)
-	err := s.pool.QueryRow(ctx, outageStateSQL, pgx.NamedArgs{"owner": s.owner}).
-		Scan(&since, &until, &lastErr, &owner, &probed, &st.ProbeMine)
+	err := s.pool.QueryRow(ctx, outageStateSQL, pgx.NamedArgs{"owner": s.owner, "now": timeOrNull(now)}).
+		Scan(&st.Now, &since, &until, &lastErr, &owner, &probed, &st.ProbeMine)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, nil
 	}
@@ -55,10 +55,10 @@ func (s *Store) OutageState(ctx context.Context) (campaign.OutageState, error) {
 }
 
 // OpenOutage implements campaign.OutageStore.
-func (s *Store) OpenOutage(ctx context.Context, now, probeAt time.Time, lastErr string) (bool, error) {
+func (s *Store) OpenOutage(ctx context.Context, now time.Time, probeIn time.Duration, lastErr string) (bool, error) {
 	var opened bool
 	err := s.pool.QueryRow(ctx, outageOpenSQL, pgx.NamedArgs{
-		"now": now, "owner": s.owner, "probe_at": probeAt, "error": clean(lastErr),
+		"now": timeOrNull(now), "owner": s.owner, "probe_in_ms": probeIn.Milliseconds(), "error": clean(lastErr),
 	}).Scan(&opened)
 	if err != nil {
 		return false, fmt.Errorf("pause sending: %w", err)
@@ -70,7 +70,7 @@ func (s *Store) OpenOutage(ctx context.Context, now, probeAt time.Time, lastErr 
 func (s *Store) TakeProbe(ctx context.Context, now time.Time, lease time.Duration) (bool, error) {
 	var until time.Time
 	err := s.pool.QueryRow(ctx, outageTakeProbeSQL, pgx.NamedArgs{
-		"now": now, "owner": s.owner, "lease_ms": lease.Milliseconds(),
+		"now": timeOrNull(now), "owner": s.owner, "lease_ms": lease.Milliseconds(),
 	}).Scan(&until)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
@@ -82,9 +82,9 @@ func (s *Store) TakeProbe(ctx context.Context, now time.Time, lease time.Duratio
 }
 
 // ProbeFailed implements campaign.OutageStore.
-func (s *Store) ProbeFailed(ctx context.Context, now, next time.Time, lastErr string) error {
+func (s *Store) ProbeFailed(ctx context.Context, now time.Time, wait time.Duration, lastErr string) error {
 	_, err := s.pool.Exec(ctx, outageProbeFailedSQL, pgx.NamedArgs{
-		"now": now, "owner": s.owner, "next": next, "error": clean(lastErr),
+		"now": timeOrNull(now), "owner": s.owner, "wait_ms": wait.Milliseconds(), "error": clean(lastErr),
 	})
 	if err != nil {
 		return fmt.Errorf("end the API probe: %w", err)
@@ -94,7 +94,7 @@ func (s *Store) ProbeFailed(ctx context.Context, now, next time.Time, lastErr st
 
 // CloseOutage implements campaign.OutageStore.
 func (s *Store) CloseOutage(ctx context.Context, now time.Time) (bool, error) {
-	tag, err := s.pool.Exec(ctx, outageCloseSQL, pgx.NamedArgs{"now": now})
+	tag, err := s.pool.Exec(ctx, outageCloseSQL, pgx.NamedArgs{"now": timeOrNull(now)})
 	if err != nil {
 		return false, fmt.Errorf("resume sending: %w", err)
 	}
@@ -105,7 +105,7 @@ func (s *Store) CloseOutage(ctx context.Context, now time.Time) (bool, error) {
 func (s *Store) RestingAccounts(ctx context.Context, p campaign.Pacing, now time.Time) (campaign.RestingAccounts, error) {
 	var r campaign.RestingAccounts
 	err := s.pool.QueryRow(ctx, outageRestingAccountsSQL, pgx.NamedArgs{
-		"now": now, "failures": p.BreakerFailures, "cool_down_ms": p.BreakerCoolDown.Milliseconds(), "sample": restingSample,
+		"now": timeOrNull(now), "failures": p.BreakerFailures, "cool_down_ms": p.BreakerCoolDown.Milliseconds(), "sample": restingSample,
 	}).Scan(&r.Count, &r.Sample)
 	if err != nil {
 		return r, fmt.Errorf("count resting accounts: %w", err)

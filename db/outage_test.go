@@ -53,21 +53,21 @@ func TestOutageStateIsSharedThroughOneRow(t *testing.T) {
 	a, b := f.store, db.NewStore(f.pool, "test:2")
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
-	st, err := a.OutageState(f.ctx)
+	st, err := a.OutageState(f.ctx, t0)
 	if err != nil || st.Paused() {
 		t.Fatalf("fresh state = %+v, %v; want not paused", st, err)
 	}
-	opened, err := a.OpenOutage(f.ctx, t0, t0.Add(5*time.Second), "refused")
+	opened, err := a.OpenOutage(f.ctx, t0, 5*time.Second, "refused")
 	if err != nil || !opened {
 		t.Fatalf("OpenOutage = %v, %v; want opened", opened, err)
 	}
 	// A second instance joining keeps the start and the probe time.
-	opened, err = b.OpenOutage(f.ctx, t0.Add(time.Second), t0.Add(6*time.Second), "HTTP 503")
+	opened, err = b.OpenOutage(f.ctx, t0.Add(time.Second), 5*time.Second, "HTTP 503")
 	if err != nil || opened {
 		t.Fatalf("second OpenOutage = %v, %v; want joined, not opened", opened, err)
 	}
-	st, err = b.OutageState(f.ctx)
-	if err != nil || !st.Since.Equal(t0) || !st.PausedUntil.Equal(t0.Add(5*time.Second)) || st.LastError != "HTTP 503" {
+	st, err = b.OutageState(f.ctx, t0)
+	if err != nil || !st.Now.Equal(t0) || !st.Since.Equal(t0) || !st.PausedUntil.Equal(t0.Add(5*time.Second)) || st.LastError != "HTTP 503" {
 		t.Fatalf("state = %+v, %v", st, err)
 	}
 
@@ -88,20 +88,20 @@ func TestOutageStateIsSharedThroughOneRow(t *testing.T) {
 	if !take(a, 7*time.Second) {
 		t.Fatal("a could not renew its own probe")
 	}
-	if st, _ := a.OutageState(f.ctx); !st.ProbeMine || st.ProbeOwner != "test:1" {
+	if st, _ := a.OutageState(f.ctx, t0); !st.ProbeMine || st.ProbeOwner != "test:1" {
 		t.Errorf("a's view: %+v, want its own probe", st)
 	}
-	if st, _ := b.OutageState(f.ctx); st.ProbeMine {
+	if st, _ := b.OutageState(f.ctx, t0); st.ProbeMine {
 		t.Errorf("b's view: %+v, want another's probe", st)
 	}
 	// b ending a probe it does not hold changes nothing.
-	if err := b.ProbeFailed(f.ctx, t0.Add(8*time.Second), t0.Add(time.Hour), "x"); err != nil {
+	if err := b.ProbeFailed(f.ctx, t0.Add(8*time.Second), time.Hour, "x"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.ProbeFailed(f.ctx, t0.Add(8*time.Second), t0.Add(13*time.Second), "still refused"); err != nil {
+	if err := a.ProbeFailed(f.ctx, t0.Add(8*time.Second), 5*time.Second, "still refused"); err != nil {
 		t.Fatal(err)
 	}
-	st, _ = b.OutageState(f.ctx)
+	st, _ = b.OutageState(f.ctx, t0)
 	if !st.PausedUntil.Equal(t0.Add(13*time.Second)) || st.ProbeOwner != "" || st.LastError != "still refused" {
 		t.Errorf("after a's failed probe: %+v", st)
 	}
@@ -120,7 +120,7 @@ func TestOutageStateIsSharedThroughOneRow(t *testing.T) {
 	if closed, _ := b.CloseOutage(f.ctx, t0.Add(time.Minute)); closed {
 		t.Error("closed twice")
 	}
-	st, _ = b.OutageState(f.ctx)
+	st, _ = b.OutageState(f.ctx, t0)
 	if st.Paused() || st.ProbeOwner != "" || st.LastError != "still refused" {
 		t.Errorf("after the resume: %+v, want not paused, the last error kept", st)
 	}
@@ -131,14 +131,39 @@ func TestOutageStateIsSharedThroughOneRow(t *testing.T) {
 	// An operator who deletes the row resumes sending; a new outage
 	// brings it back.
 	f.exec(`DELETE FROM api_outage`)
-	if st, err := a.OutageState(f.ctx); err != nil || st.Paused() {
+	if st, err := a.OutageState(f.ctx, t0); err != nil || st.Paused() {
 		t.Fatalf("without the row: %+v, %v", st, err)
 	}
-	if opened, err := b.OpenOutage(f.ctx, t0.Add(time.Hour), t0.Add(time.Hour), "refused"); err != nil || !opened {
+	if opened, err := b.OpenOutage(f.ctx, t0.Add(time.Hour), 0, "refused"); err != nil || !opened {
 		t.Fatalf("OpenOutage without the row = %v, %v", opened, err)
 	}
-	if st, _ := a.OutageState(f.ctx); !st.Paused() {
+	if st, _ := a.OutageState(f.ctx, t0); !st.Paused() {
 		t.Error("not paused after the row came back")
+	}
+}
+
+// Production passes no now (zero): the row is written, and read, on the
+// database's clock, whatever the host's clock says.
+func TestOutageWithoutNowUsesTheDatabaseClock(t *testing.T) {
+	f := newFixture(t)
+	var none time.Time
+	before := f.now()
+	if _, err := f.store.OpenOutage(f.ctx, none, time.Hour, "refused"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.store.OutageState(f.ctx, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := f.now()
+	if st.Now.Before(before) || st.Now.After(after) {
+		t.Errorf("read at %v, want the database's now (between %v and %v)", st.Now, before, after)
+	}
+	if st.Since.Before(before) || st.Since.After(st.Now) {
+		t.Errorf("since %v, want the database's now (between %v and %v)", st.Since, before, st.Now)
+	}
+	if d := st.PausedUntil.Sub(st.Since); d != time.Hour {
+		t.Errorf("next probe %v after the start, want 1h", d)
 	}
 }
 

@@ -15,8 +15,6 @@ var (
 	insertDeliveriesSQL string
 	//go:embed sql/complete_runs.sql
 	completeRunsSQL string
-	//go:embed sql/template.sql
-	templateSQL string
 	//go:embed sql/open_templates.sql
 	openTemplatesSQL string
 	//go:embed sql/claim.sql

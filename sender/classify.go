@@ -62,10 +62,13 @@ type Exchange struct {
 // sending account, only about the API as a whole: every exchange without an
 // API code read from a 2xx answer (no response, a cut, late, oversize or
 // unparseable body) and every HTTP status the API's front answers for
-// itself (5xx and the other statuses outside 200–499, 408, 429). A context
+// itself (5xx and the other statuses outside 200–499, 408). A context
 // cancelled by the caller is neither: it says nothing about the API. Plain
 // 3xx and 4xx refuse this request as it stands, so they count against the
-// account like an API code.
+// account like an API code. So does 429: a rate limit is the API's answer
+// about this request and its sender, and one account being limited must
+// not pause every account on every instance; it is retried like a code in
+// retry.codes, and like one counts towards the account's breaker.
 //
 // For a non-2xx answer whose body happens to be an API envelope, Code and the
 // message are recorded for the audit, but the status decides: a gateway's
@@ -183,12 +186,10 @@ func statusOutcome(status int) campaign.Outcome {
 }
 
 // frontStatus reports a non-2xx status that speaks for the API as a whole
-// (its front timing out, rate limiting, or failing) rather than refusing
-// this one request; see Classify.
+// (its front timing out or failing) rather than answering this one request;
+// see Classify.
 func frontStatus(status int) bool {
-	return status == http.StatusRequestTimeout ||
-		status == http.StatusTooManyRequests ||
-		status < 200 || status > 499
+	return status == http.StatusRequestTimeout || status < 200 || status > 499
 }
 
 // isTimeout reports a deadline of any kind: the context's, the client's

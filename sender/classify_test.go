@@ -116,9 +116,10 @@ func TestClassify(t *testing.T) {
 			want{campaign.OutcomeRetry, "", "request not sent: context canceled", false}},
 		{"no response and no error", Exchange{}, retry1001,
 			want{campaign.OutcomeRetry, "", "request not sent: no response", true}},
-		// HTTP 408/429/502/503/504 → retried.
+		// HTTP 408/429/502/503/504 → retried. A 429 is the API's answer
+		// about this request (a rate limit): not the API as a whole.
 		{"HTTP 408", Exchange{Written: true, HTTPStatus: 408}, retry1001, want{campaign.OutcomeRetry, "", "HTTP 408 Request Timeout", true}},
-		{"HTTP 429", Exchange{Written: true, HTTPStatus: 429}, retry1001, want{campaign.OutcomeRetry, "", "HTTP 429 Too Many Requests", true}},
+		{"HTTP 429", Exchange{Written: true, HTTPStatus: 429}, retry1001, want{campaign.OutcomeRetry, "", "HTTP 429 Too Many Requests", false}},
 		{"HTTP 502 nginx page", Exchange{Written: true, HTTPStatus: 502, Body: []byte(nginx502)}, retry1001,
 			want{campaign.OutcomeRetry, "", "HTTP 502 Bad Gateway", true}},
 		{"HTTP 503", Exchange{Written: true, HTTPStatus: 503}, retry1001, want{campaign.OutcomeRetry, "", "HTTP 503 Service Unavailable", true}},
@@ -127,7 +128,7 @@ func TestClassify(t *testing.T) {
 			Exchange{Written: true, HTTPStatus: 503, Body: []byte(`{"code":"1002","msg":"busy"}`)}, retry1001,
 			want{campaign.OutcomeRetry, "1002", "HTTP 503 Service Unavailable: code 1002: busy", true}},
 		{"HTTP 429 with an API body", Exchange{Written: true, HTTPStatus: 429, Body: failure}, retry1001,
-			want{campaign.OutcomeRetry, "1001", "HTTP 429 Too Many Requests: code 1001: 失败", true}},
+			want{campaign.OutcomeRetry, "1001", "HTTP 429 Too Many Requests: code 1001: 失败", false}},
 		{"HTTP 502 with a cut body", Exchange{Written: true, HTTPStatus: 502, Err: io.ErrUnexpectedEOF}, retry1001,
 			want{campaign.OutcomeRetry, "", "HTTP 502 Bad Gateway", true}},
 		{"HTTP 502 with an oversize body", Exchange{Written: true, HTTPStatus: 502, Body: []byte("<html>"), Truncated: true}, retry1001,

@@ -73,11 +73,12 @@ func (a *app) newSender() (*sender.Client, error) {
 func (a *app) outageConfig() campaign.OutageConfig {
 	d := a.dispatchConfig()
 	return campaign.OutageConfig{
-		Failures:   campaign.DefaultOutageFailures,
-		ProbeEvery: campaign.DefaultProbeEvery,
-		ProbeLease: d.Lease,
-		Refresh:    campaign.DefaultOutageRefresh,
-		Accounts:   d.Pacing,
+		Failures:      campaign.DefaultOutageFailures,
+		ProbeEvery:    campaign.DefaultProbeEvery,
+		MaxProbeEvery: campaign.DefaultMaxProbeEvery,
+		ProbeLease:    d.Lease,
+		Refresh:       campaign.DefaultOutageRefresh,
+		Accounts:      d.Pacing,
 	}
 }
 

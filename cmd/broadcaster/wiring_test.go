@@ -42,11 +42,12 @@ func TestDefaultsHaveOneHome(t *testing.T) {
 	}
 	o := a.outageConfig()
 	want := campaign.OutageConfig{
-		Failures:   campaign.DefaultOutageFailures,
-		ProbeEvery: campaign.DefaultProbeEvery,
-		ProbeLease: d.Lease,
-		Refresh:    campaign.DefaultOutageRefresh,
-		Accounts:   campaign.DefaultPacing(),
+		Failures:      campaign.DefaultOutageFailures,
+		ProbeEvery:    campaign.DefaultProbeEvery,
+		MaxProbeEvery: campaign.DefaultMaxProbeEvery,
+		ProbeLease:    d.Lease,
+		Refresh:       campaign.DefaultOutageRefresh,
+		Accounts:      campaign.DefaultPacing(),
 	}
 	if o != want {
 		t.Errorf("global pause %+v, want campaign's defaults %+v", o, want)

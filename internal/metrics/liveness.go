@@ -136,11 +136,6 @@ type watchedDeliveryStore struct {
 	w *LoopWatch
 }
 
-func (s watchedDeliveryStore) Template(ctx context.Context, campaignID int64) (campaign.Template, error) {
-	defer s.w.call()()
-	return s.DeliveryStore.Template(ctx, campaignID)
-}
-
 func (s watchedDeliveryStore) Claim(ctx context.Context, p campaign.ClaimParams) ([]campaign.Delivery, error) {
 	defer s.w.call()()
 	return s.DeliveryStore.Claim(ctx, p)

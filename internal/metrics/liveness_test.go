@@ -49,9 +49,6 @@ func (s *stores) DueRecurring(context.Context, time.Time) ([]campaign.RecurringR
 func (s *stores) SkipFiring(context.Context, int64, time.Time, string) error { return s.wait() }
 func (s *stores) CompleteEnded(context.Context, time.Time) ([]int64, error)  { return nil, s.wait() }
 func (s *stores) CancelCampaigns(context.Context) (int, int, error)          { return 0, 0, s.wait() }
-func (s *stores) Template(context.Context, int64) (campaign.Template, error) {
-	return campaign.Template{}, s.wait()
-}
 func (s *stores) Claim(context.Context, campaign.ClaimParams) ([]campaign.Delivery, error) {
 	return nil, s.wait()
 }
@@ -93,10 +90,6 @@ func TestLoopWatchBeatsOnEveryStoreCall(t *testing.T) {
 		},
 		"CancelCampaigns": func(r campaign.RunStore, _ campaign.DeliveryStore) error {
 			_, _, err := r.CancelCampaigns(ctx)
-			return err
-		},
-		"Template": func(_ campaign.RunStore, d campaign.DeliveryStore) error {
-			_, err := d.Template(ctx, 1)
 			return err
 		},
 		"Claim": func(_ campaign.RunStore, d campaign.DeliveryStore) error {

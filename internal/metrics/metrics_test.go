@@ -182,8 +182,8 @@ func (s *fakeDeliveryStore) Record(context.Context, []campaign.Result) ([]int64,
 	return s.completed, s.err
 }
 
-func (s *fakeDeliveryStore) Template(context.Context, int64) (campaign.Template, error) {
-	return campaign.Template{Name: "passed through"}, nil
+func (s *fakeDeliveryStore) OpenTemplates(context.Context, []int64) ([]campaign.RunTemplate, error) {
+	return []campaign.RunTemplate{{RunID: 42}}, nil
 }
 
 func results(statuses ...campaign.DeliveryStatus) []campaign.Result {
@@ -252,9 +252,9 @@ broadcaster_runs_completed_total `+tt.runsCompleted+`
 func TestDeliveryStorePassesOtherMethodsThrough(t *testing.T) {
 	t.Parallel()
 	m, _ := newMetrics(t, nil)
-	tpl, err := m.DeliveryStore(&fakeDeliveryStore{}).Template(context.Background(), 1)
-	if err != nil || tpl.Name != "passed through" {
-		t.Errorf("Template = %+v, %v; want the wrapped store's", tpl, err)
+	rts, err := m.DeliveryStore(&fakeDeliveryStore{}).OpenTemplates(context.Background(), nil)
+	if err != nil || len(rts) != 1 || rts[0].RunID != 42 {
+		t.Errorf("OpenTemplates = %+v, %v; want the wrapped store's", rts, err)
 	}
 }
 
