@@ -175,6 +175,7 @@ func count(t *testing.T, conn *pgx.Conn, sql string, args ...any) int {
 }
 
 func TestSIGTERMFinishesAndRecordsInFlightSends(t *testing.T) {
+	t.Parallel()
 	env, api, conn := daemonEnv(t, sendertest.Config{Latency: 500 * time.Millisecond})
 	env["BROADCASTER_WORKERS_CONCURRENCY"] = "4"
 	insertCampaign(t, conn, "long", 40)

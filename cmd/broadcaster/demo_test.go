@@ -21,6 +21,7 @@ import (
 )
 
 func TestDemoWithAThrowawayDatabase(t *testing.T) {
+	t.Parallel()
 	r := broadcaster(t, nil, "demo", "--recipients", "60")
 	if r.code != 0 {
 		t.Fatalf("demo: %s", r)
@@ -52,6 +53,7 @@ var demoDatabaseRE = regexp.MustCompile(`created database (broadcaster_demo_[0-9
 // works in a database of its own, drops it, and leaves every row of the real
 // one as it was; the simulated API reaches none of the real recipients.
 func TestDemoNeverTouchesDATABASEURLsDatabase(t *testing.T) {
+	t.Parallel()
 	env, api, conn := daemonEnv(t, sendertest.Config{})
 	insertRecipients(t, conn, "real, sent", "wxid_real_sent_", 5)
 	if r := broadcaster(t, env, "run", "--once"); r.code != 0 {
@@ -103,6 +105,7 @@ func TestDemoNeverTouchesDATABASEURLsDatabase(t *testing.T) {
 // A role that may not create databases gets a refusal, exit 2, and its
 // database stays empty.
 func TestDemoRefusesWithoutCREATEDB(t *testing.T) {
+	t.Parallel()
 	dbURL := dbtest.NewURL(t)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dbURL)
@@ -258,6 +261,7 @@ func randomName(t *testing.T, prefix string) string {
 
 // Every command's help works and the overview names every command.
 func TestHelpNamesEveryCommand(t *testing.T) {
+	t.Parallel()
 	top := broadcaster(t, nil, "--help")
 	for _, c := range commands() {
 		if !strings.Contains(top.stdout, "  "+c.name+" ") {

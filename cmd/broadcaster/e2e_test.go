@@ -18,6 +18,7 @@ import (
 const token = "tok-e2e-9f8e7d"
 
 func TestEndToEndBatch(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dbURL := dbtest.NewURL(t)
 	api, err := sendertest.Start(sendertest.Config{Token: token, Faults: map[string]sendertest.Fault{
@@ -192,6 +193,7 @@ func checkReports(t *testing.T, env map[string]string, campaignID int64, a sende
 }
 
 func TestConcurrentMigrations(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"DATABASE_URL": dbtest.NewURL(t)}
 	var wg sync.WaitGroup
 	results := make([]result, 3)
@@ -211,6 +213,7 @@ func TestConcurrentMigrations(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
+	t.Parallel()
 	unreachable := "postgres://broadcaster:s3cret@127.0.0.1:1/nope?connect_timeout=5"
 	api := map[string]string{"BROADCASTER_API_BASE_URL": "http://127.0.0.1:1", "BROADCASTER_API_TOKEN": "t"}
 	with := func(extra map[string]string) map[string]string {

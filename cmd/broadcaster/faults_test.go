@@ -20,6 +20,7 @@ import (
 // and is killed (SIGKILL) before it has written everything it holds; a new
 // run finishes the campaign.
 func TestPostgresDownThenKillLosesAtMostConcurrency(t *testing.T) {
+	t.Parallel()
 	for _, journal := range []bool{false, true} {
 		t.Run(map[bool]string{false: "journal off", true: "journal on"}[journal], func(t *testing.T) {
 			t.Parallel()
@@ -32,6 +33,7 @@ func TestPostgresDownThenKillLosesAtMostConcurrency(t *testing.T) {
 // is stopped with SIGTERM, the right is granted back, and a new run
 // finishes the campaign.
 func TestRoleThatCannotWriteLosesAtMostConcurrency(t *testing.T) {
+	t.Parallel()
 	for _, journal := range []bool{false, true} {
 		t.Run(map[bool]string{false: "journal off", true: "journal on"}[journal], func(t *testing.T) {
 			t.Parallel()

@@ -12,6 +12,7 @@ import (
 // gets two messages, the survivor sends everything else, and the dead one's
 // claims become `unknown` once its lease (api.timeout + 10s) runs out.
 func TestTwoInstancesAndACrashNeverSendTwice(t *testing.T) {
+	t.Parallel()
 	env, api, conn := daemonEnv(t, sendertest.Config{Latency: 30 * time.Millisecond})
 	env["BROADCASTER_WORKERS_CONCURRENCY"] = "4"
 	env["BROADCASTER_API_TIMEOUT"] = "1s"

@@ -19,6 +19,7 @@ import (
 // it sends anything, with a message saying why; a fresh one is used and left
 // empty once everything is recorded.
 func TestResultsJournalBelongsToOneProcessAndOneDatabase(t *testing.T) {
+	t.Parallel()
 	env, api, conn := daemonEnv(t, sendertest.Config{})
 	insertCampaign(t, conn, "journalled", 3)
 	path := filepath.Join(t.TempDir(), "results.journal")

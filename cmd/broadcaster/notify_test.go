@@ -14,6 +14,7 @@ import (
 // With a poll interval of an hour, only the campaigns trigger's notification
 // can make the daemon act on rows inserted or updated after it started.
 func TestDaemonActsOnCampaignChangesAtOnce(t *testing.T) {
+	t.Parallel()
 	env, api, conn := daemonEnv(t, sendertest.Config{})
 	env["BROADCASTER_SCHEDULER_POLL_INTERVAL"] = "1h"
 	env["BROADCASTER_HTTP_LISTEN"] = "127.0.0.1:0"

@@ -14,6 +14,7 @@ import (
 // instead of resting the account, and resumes at the first probe after the
 // API is back, with every recipient sent once.
 func TestDaemonPausesOnAWholeAPIOutageAndResumes(t *testing.T) {
+	t.Parallel()
 	env, api, conn := daemonEnv(t, sendertest.Config{Fault: sendertest.HTTPError(503, "")})
 	env["BROADCASTER_WORKERS_CONCURRENCY"] = "4"
 	env["BROADCASTER_BREAKER_CONSECUTIVE_FAILURES"] = "3"

@@ -18,6 +18,7 @@ import (
 // holds more than burst + per_account sends of one account, a run's first
 // sends included. Only the spacing is bounded, never how long anything took.
 func TestPacingHoldsAtTheAPIAcrossInstancesAndRuns(t *testing.T) {
+	t.Parallel()
 	env, api, conn := daemonEnv(t, sendertest.Config{Latency: 20 * time.Millisecond})
 	env["BROADCASTER_WORKERS_CONCURRENCY"] = "8"
 	env["BROADCASTER_RATE_LIMIT_PER_ACCOUNT"] = "5"

@@ -12,6 +12,7 @@ import (
 
 // The role of deploy/least-privilege.sql can do a whole batch run.
 func TestLeastPrivilegeRoleRunsABatch(t *testing.T) {
+	t.Parallel()
 	env, api, conn := daemonEnv(t, sendertest.Config{})
 	ctx := context.Background()
 	grants, err := os.ReadFile("../../deploy/least-privilege.sql")

@@ -21,6 +21,7 @@ import (
 // the connection, which goes to the log. Once the database is back, it is
 // ready again.
 func TestProbesDuringADatabaseOutage(t *testing.T) {
+	t.Parallel()
 	env, _, _ := daemonEnv(t, sendertest.Config{})
 	env["BROADCASTER_HTTP_LISTEN"] = "127.0.0.1:0"
 	d := startDaemon(t, env)

@@ -15,6 +15,7 @@ import (
 
 // The README's trial: `simulate` as the API, `run --once` against it.
 func TestSimulateServesRunOnce(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	sim := exec.CommandContext(ctx, binaryPath, "simulate", "--listen", "127.0.0.1:0", "--token", "test",
