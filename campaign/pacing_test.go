@@ -2,7 +2,6 @@ package campaign_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -243,27 +242,6 @@ func eventually(t *testing.T, cond func() bool) {
 	}
 }
 
-// crowded returns the 1-second windows in which the API saw more than
-// burst + perSecond sends of one account (SPEC §6), allowing tolerance for
-// the jitter of loopback requests: each window is 1s − tolerance long.
-func crowded(ts []time.Time, burst int, perSecond float64, tolerance time.Duration) []string {
-	limit := burst + int(perSecond)
-	var out []string
-	for i, start := range ts {
-		end := start.Add(time.Second - tolerance)
-		n := 0
-		for _, t := range ts[i:] {
-			if !t.After(end) {
-				n++
-			}
-		}
-		if n > limit {
-			out = append(out, fmt.Sprintf("%d sends within 1s from send %d (limit %d)", n, i+1, limit))
-		}
-	}
-	return out
-}
-
 // slowTemplates makes every template lookup that starts within the first
 // stall of the first one wait for the end of it, as a busy database does
 // to a run's first deliveries.
@@ -308,7 +286,7 @@ func TestPacingHoldsWhereTheAPISeesItFromARunsFirstSend(t *testing.T) {
 		if len(got[acct]) != perAccount {
 			t.Errorf("%s: %d requests, want %d", acct, len(got[acct]), perAccount)
 		}
-		for _, c := range crowded(got[acct], 1, 10, 10*time.Millisecond) {
+		for _, c := range sendertest.CrowdedWindows(got[acct], 1, 10, 10*time.Millisecond) {
 			t.Errorf("%s: %s", acct, c)
 		}
 	}

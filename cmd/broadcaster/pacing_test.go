@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -54,7 +53,7 @@ func TestPacingHoldsAtTheAPIAcrossInstancesAndRuns(t *testing.T) {
 		if len(ts) != want {
 			t.Errorf("%s: %d requests, want %d", acct, len(ts), want)
 		}
-		for _, c := range crowdedWindows(ts, 1, 5, 10*time.Millisecond) {
+		for _, c := range sendertest.CrowdedWindows(ts, 1, 5, 10*time.Millisecond) {
 			t.Errorf("%s: %s", acct, c)
 		}
 	}
@@ -71,25 +70,4 @@ func pacedCampaign(t *testing.T, conn *pgx.Conn, name, wID string, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-// crowdedWindows returns the 1-second windows in which the API saw more
-// than burst + perSecond sends of one account, allowing tolerance for the
-// jitter of loopback requests: each window is 1s − tolerance long.
-func crowdedWindows(ts []time.Time, burst int, perSecond float64, tolerance time.Duration) []string {
-	limit := burst + int(perSecond)
-	var out []string
-	for i, start := range ts {
-		end := start.Add(time.Second - tolerance)
-		n := 0
-		for _, t := range ts[i:] {
-			if !t.After(end) {
-				n++
-			}
-		}
-		if n > limit {
-			out = append(out, fmt.Sprintf("%d sends within 1s from send %d (limit %d)", n, i+1, limit))
-		}
-	}
-	return out
 }

@@ -375,3 +375,29 @@ func TestFaultKindString(t *testing.T) {
 		}
 	}
 }
+
+func TestCrowdedWindows(t *testing.T) {
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms ...int) []time.Time {
+		var ts []time.Time
+		for _, m := range ms {
+			ts = append(ts, t0.Add(time.Duration(m)*time.Millisecond))
+		}
+		return ts
+	}
+	tests := []struct {
+		name     string
+		arrivals []time.Time
+		want     int
+	}{
+		{"spaced at the rate", at(0, 500, 1000, 1500, 2000), 0},
+		{"burst then the rate", at(0, 1, 500, 1000), 0},
+		{"one too many in a second", at(0, 1, 300, 600), 1},
+		{"the fourth just past a window, within the tolerance", at(0, 1, 500, 995), 0},
+	}
+	for _, tt := range tests {
+		if got := CrowdedWindows(tt.arrivals, 1, 2, 10*time.Millisecond); len(got) != tt.want {
+			t.Errorf("%s: %v, want %d crowded windows", tt.name, got, tt.want)
+		}
+	}
+}
