@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,6 +45,9 @@ func NewRig(ctx context.Context, opts Options) (_ *Rig, err error) {
 	dir, err := os.MkdirTemp("", "broadcaster-bench-")
 	if err != nil {
 		return nil, err
+	}
+	if opts.Logs != nil {
+		opts.Logs = &lockedWriter{w: opts.Logs} // processes write at once
 	}
 	r := &Rig{opts: opts, dir: dir}
 	defer func() {
@@ -297,4 +302,16 @@ func (w *world) runCreatedAt(ctx context.Context) (time.Time, error) {
 	var t time.Time
 	err = conn.QueryRow(ctx, `SELECT min(created_at) FROM campaign_runs`).Scan(&t)
 	return t, err
+}
+
+// lockedWriter serialises the writes of several processes' log readers.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
