@@ -237,6 +237,8 @@ func fairness(ctx context.Context, r *Rig) ([]Row, error) {
 			{name, fmt.Sprintf("accounts finished at p50 %s, max %s", seconds(f.p50), seconds(f.max)),
 				"max ≤ " + seconds(bound) + " (none starved)", verdict(f.max <= bound)},
 			{name, fmt.Sprintf("%d pairs of one account's sends < %d ms apart", f.close, fairMinSpacing.Milliseconds()), "0", verdict(f.close == 0)},
+			info(name, fmt.Sprintf("CPU per delivery: PostgreSQL %s, broadcaster %s; %s B of WAL per delivery",
+				micros(per(s.pgCPU, n)), micros(per(s.clientCPU, n)), count(s.wal/int64(n)))),
 		}, nil
 	})
 }
@@ -313,8 +315,8 @@ func instances(ctx context.Context, r *Rig) ([]Row, error) {
 				return nil, err
 			}
 			name := fmt.Sprintf("%d instance(s) on one database: %s recipients, c=%d each", k, count(int64(n)), concurrency)
-			return []Row{info(name, fmt.Sprintf("%s in total; PostgreSQL CPU %s per delivery (%s cores busy); broadcaster CPU %s per delivery",
-				rateOf(s.rate()), micros(per(s.pgCPU, n)), ratio(s.pgCPU.Seconds()/s.wall.Seconds()), micros(per(s.clientCPU, n))))}, nil
+			return []Row{info(name, fmt.Sprintf("%s in total; PostgreSQL CPU %s per delivery (%s cores busy over the %s from start to exit); broadcaster CPU %s per delivery",
+				rateOf(s.rate()), micros(per(s.pgCPU, n)), ratio(s.pgCPU.Seconds()/s.wall.Seconds()), seconds(s.wall), micros(per(s.clientCPU, n))))}, nil
 		})
 		rows = append(rows, got...)
 		if err != nil {
