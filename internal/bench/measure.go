@@ -124,6 +124,10 @@ func (w *world) measure(ctx context.Context, expect int, withDB bool, start func
 	}
 	s.wall = time.Since(s.started)
 	s.apiCPU = selfCPU() - self0
+	if ctx.Err() != nil {
+		return s, fmt.Errorf("stopped after %s with %d of %d sent: %w",
+			s.wall.Round(time.Second), w.api.Stats().Sent-sent0, expect, ctx.Err())
+	}
 	time.Sleep(reapPause)
 	pg1, err := treeCPU(w.rig.pg.PID())
 	if err != nil {
