@@ -13,7 +13,7 @@ TEST_TIMEOUT ?= 5m
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME  ?= 10s
 
-.PHONY: all build test vet lint bench fuzz demo chaos ensure-postgres schema clean
+.PHONY: all build test vet lint bench bench-go fuzz demo chaos ensure-postgres schema clean
 
 all: lint build test
 
@@ -33,7 +33,15 @@ test: ensure-postgres vet
 lint: vet
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-bench: ensure-postgres
+# The performance table of issue 11: each scenario's figure, its target and
+# whether it holds, with the bare HTTP loop measured in the same run. About
+# fifteen minutes on two cores at the issue's sizes; BENCH_SCALE=0.1 for a quick
+# check (see cmd/benchtable for BENCH_RUN, BENCH_PG_SETTINGS, BENCH_VERBOSE).
+bench: ensure-postgres build
+	$(GO) run ./cmd/benchtable -binary $(BIN)
+
+# The Go micro-benchmarks (go test -bench) of every package.
+bench-go: ensure-postgres
 	$(GO) test -run '^$$' -bench . -benchmem -timeout $(TEST_TIMEOUT) ./...
 
 # go test -fuzz takes one target in one package at a time: run each

@@ -30,6 +30,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -92,6 +93,11 @@ type Options struct {
 	// for parallel tests that each hold a pool.
 	MaxConnections int
 
+	// Settings are server settings ("full_page_writes": "on") passed after
+	// the defaults below, so they override them: a benchmark whose WAL
+	// figures must be production's turns full_page_writes back on.
+	Settings map[string]string
+
 	// StartTimeout bounds initdb plus the wait for the server to accept
 	// connections, on top of any deadline of Start's context. Zero means 60s,
 	// generous for a loaded two-core machine.
@@ -111,6 +117,7 @@ type Server struct {
 	// Kept so that Resume starts the server exactly where it was.
 	port     int
 	maxConns int
+	settings map[string]string
 	dbName   string // the database URL names: "postgres" or Options.Database
 
 	mu   sync.Mutex // guards proc against Halt, Resume and Stop at once
@@ -127,6 +134,18 @@ func (s *Server) URL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.url
+}
+
+// PID returns the process id of the server's postmaster, 0 while halted.
+// Its backends are its children, so a benchmark can add up the CPU the
+// whole server spent.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.cmd.Process.Pid
 }
 
 // Dir returns the server's directory: the data directory "data", the Unix
@@ -231,6 +250,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}()
 	s.maxConns = opts.MaxConnections
+	s.settings = maps.Clone(opts.Settings)
 	for attempt := 1; ; attempt++ {
 		port, err := freePort()
 		if err != nil {
@@ -423,17 +443,21 @@ func (s *Server) startServer(ctx context.Context, port int) error {
 	// The child has its own copy of the descriptor once started.
 	defer logFile.Close()
 
-	cmd := s.command("postgres",
+	args := []string{
 		"-D", filepath.Join(s.dir, "data"),
 		"-c", "listen_addresses=127.0.0.1",
-		"-c", "port="+strconv.Itoa(port),
-		"-c", "unix_socket_directories="+s.dir,
-		"-c", "max_connections="+strconv.Itoa(s.maxConns),
+		"-c", "port=" + strconv.Itoa(port),
+		"-c", "unix_socket_directories=" + s.dir,
+		"-c", "max_connections=" + strconv.Itoa(s.maxConns),
 		"-c", "fsync=off",
 		"-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off",
 		"-c", "logging_collector=off",
-	)
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.settings)) {
+		args = append(args, "-c", name+"="+s.settings[name]) // the last -c of a name wins
+	}
+	cmd := s.command("postgres", args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	p, err := startChild(cmd)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,36 @@ func TestDatabaseOption(t *testing.T) {
 	}
 	if db != "demo" {
 		t.Errorf("URL %s leads to database %q, want demo", s.URL(), db)
+	}
+}
+
+// Settings override the defaults, and PID names the postmaster the server
+// reports.
+func TestSettingsAndPID(t *testing.T) {
+	t.Parallel()
+	s := start(t, Options{Settings: map[string]string{"full_page_writes": "on", "work_mem": "7MB"}})
+	conn, err := pgx.Connect(t.Context(), s.URL())
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var fpw, workMem string
+	var pid int
+	err = conn.QueryRow(t.Context(), `SELECT current_setting('full_page_writes'), current_setting('work_mem'),
+		(SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer')`).Scan(&fpw, &workMem, &pid)
+	if err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	if fpw != "on" || workMem != "7MB" {
+		t.Errorf("full_page_writes %q, work_mem %q; want on, 7MB", fpw, workMem)
+	}
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	if ppid, _ := strconv.Atoi(fields[1]); ppid != s.PID() {
+		t.Errorf("checkpointer's parent is %d, PID says %d", ppid, s.PID())
 	}
 }
 

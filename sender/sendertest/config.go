@@ -43,6 +43,16 @@ type Config struct {
 	Faults map[string]Fault
 	// Fault applies to every request for which Faults has no entry.
 	Fault Fault
+	// Cheap makes the server cost its host as little as it can, so that a
+	// benchmark running it in-process measures the client rather than the
+	// fake: it still checks the method, path, token, Content-Type and that
+	// the body is a JSON object of exactly the four non-empty string fields,
+	// but not imgUrl nor the applet XML; every valid request succeeds after
+	// Latency (plus jitter), whatever the fault rules above say; and instead
+	// of a Request per valid request it keeps only when it arrived and from
+	// which wId (see Arrivals), so Requests lists only rejected ones. Read at
+	// New: Update cannot change it.
+	Cheap bool
 	// Seed seeds the random choices (rates and jitter). The same seed and
 	// the same order of requests give the same choices; a simulation that
 	// wants variety passes a seed from the clock.

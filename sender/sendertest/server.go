@@ -43,6 +43,8 @@ const (
 type Server struct {
 	mu           sync.Mutex
 	cfg          Config
+	cheap        bool // Config.Cheap as given to New
+	arrivals     arrivalLog
 	rng          *rand.Rand
 	attempts     map[string]int
 	nextMsgID    int64
@@ -61,6 +63,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	return &Server{
 		cfg:          cfg.clone(),
+		cheap:        cfg.Cheap,
 		rng:          newRand(cfg.Seed),
 		attempts:     make(map[string]int),
 		nextMsgID:    FirstMsgID,

@@ -33,22 +33,58 @@ type rejection struct {
 // more strictly, since the point of the fake is to catch a client that
 // sends something the real one might not accept.
 func checkRequest(r *http.Request, body []byte, token string) (appletRequest, *rejection) {
-	switch {
-	case r.Method != http.MethodPost:
-		return appletRequest{}, &rejection{http.StatusMethodNotAllowed, "method must be POST"}
-	case r.URL.Path != Path:
-		return appletRequest{}, &rejection{http.StatusNotFound, "no such endpoint: " + r.URL.Path}
-	case token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(token)) != 1:
-		return appletRequest{}, &rejection{http.StatusUnauthorized, "header Authorization is not the token"}
-	}
-	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
-		return appletRequest{}, &rejection{http.StatusUnsupportedMediaType, err.Error()}
+	if rej := checkEnvelope(r, token); rej != nil {
+		return appletRequest{}, rej
 	}
 	in, err := decodeBody(body)
 	if err != nil {
 		return appletRequest{}, &rejection{http.StatusBadRequest, err.Error()}
 	}
 	return in, nil
+}
+
+// checkEnvelope checks what surrounds the body: method, path, token and
+// Content-Type.
+func checkEnvelope(r *http.Request, token string) *rejection {
+	switch {
+	case r.Method != http.MethodPost:
+		return &rejection{http.StatusMethodNotAllowed, "method must be POST"}
+	case r.URL.Path != Path:
+		return &rejection{http.StatusNotFound, "no such endpoint: " + r.URL.Path}
+	case token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(token)) != 1:
+		return &rejection{http.StatusUnauthorized, "header Authorization is not the token"}
+	}
+	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+		return &rejection{http.StatusUnsupportedMediaType, err.Error()}
+	}
+	return nil
+}
+
+// checkRequestCheaply is checkRequest for Config.Cheap: the envelope, and a
+// body that is one JSON object of exactly the four fields, each a non-empty
+// string; imgUrl and the applet XML are not looked at.
+func checkRequestCheaply(r *http.Request, body []byte, token string) (appletRequest, *rejection) {
+	if rej := checkEnvelope(r, token); rej != nil {
+		return appletRequest{}, rej
+	}
+	var in struct {
+		WID     string `json:"wId"`
+		WcID    string `json:"wcId"`
+		ImgURL  string `json:"imgUrl"`
+		Content string `json:"content"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return appletRequest{}, &rejection{http.StatusBadRequest, "body is not a JSON object of the four string fields: " + err.Error()}
+	}
+	if dec.More() {
+		return appletRequest{}, &rejection{http.StatusBadRequest, "body has more than one JSON value"}
+	}
+	if in.WID == "" || in.WcID == "" || in.ImgURL == "" || in.Content == "" {
+		return appletRequest{}, &rejection{http.StatusBadRequest, "body has an empty or missing field"}
+	}
+	return appletRequest(in), nil
 }
 
 // checkContentType requires application/json (a charset parameter is fine).
