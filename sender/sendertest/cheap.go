@@ -3,6 +3,8 @@ package sendertest
 import (
 	"net/http"
 	"time"
+
+	"github.com/broadcaster/broadcaster/sender"
 )
 
 // Arrival is what a Cheap server keeps of a valid request.
@@ -104,7 +106,7 @@ func (s *Server) admitCheaply(at time.Time, wID string) time.Duration {
 func (s *Server) settleSentCheaply(wcID string) Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec := Request{WcID: wcID, Status: http.StatusOK, Code: CodeSent,
+	rec := Request{WcID: wcID, Status: http.StatusOK, Code: sender.CodeSent,
 		MsgID: s.nextMsgID, NewMsgID: s.nextNewMsgID, CreateTime: time.Now().Unix()}
 	s.nextMsgID++
 	s.nextNewMsgID++

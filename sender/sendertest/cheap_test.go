@@ -3,6 +3,8 @@ package sendertest
 import (
 	"net/http"
 	"testing"
+
+	"github.com/broadcaster/broadcaster/sender"
 )
 
 func TestCheapChecksEnvelopeAndJSON(t *testing.T) {
@@ -15,8 +17,8 @@ func TestCheapChecksEnvelopeAndJSON(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"valid", bodyFor(t, "alice"), testToken, http.StatusOK, CodeSent},
-		{"XML not looked at", body(t, "w", "bob", "not a url", "not xml"), testToken, http.StatusOK, CodeSent},
+		{"valid", bodyFor(t, "alice"), testToken, http.StatusOK, sender.CodeSent},
+		{"XML not looked at", body(t, "w", "bob", "not a url", "not xml"), testToken, http.StatusOK, sender.CodeSent},
 		{"wrong token", bodyFor(t, "carol"), "nope", http.StatusUnauthorized, CodeInvalid},
 		{"not JSON", []byte("<appmsg/>"), testToken, http.StatusBadRequest, CodeInvalid},
 		{"extra field", []byte(`{"wId":"w","wcId":"d","imgUrl":"u","content":"c","x":"y"}`), testToken, http.StatusBadRequest, CodeInvalid},
@@ -41,7 +43,7 @@ func TestCheapKeepsArrivalsAndGivesUniqueIDs(t *testing.T) {
 	seen := map[string]bool{}
 	for _, wcID := range []string{"alice", "bob", "alice"} {
 		status, a := send(t, s, wcID)
-		if status != http.StatusOK || a.Code != CodeSent {
+		if status != http.StatusOK || a.Code != sender.CodeSent {
 			t.Fatalf("answer %d %q", status, a.Code)
 		}
 		r := decodeReceipt(t, a)
