@@ -14,11 +14,11 @@ import (
 type RunTemplate struct {
 	RunID      int64
 	CampaignID int64
-	Template   *Template // nil when the campaign names no template
+	// Cached is set for a run the caller said it holds already: its
+	// template is not sent again, and Template is nil.
+	Cached   bool
+	Template *Template // nil when the campaign names no template
 }
-
-// maxCachedRuns bounds the template cache of a long-running daemon.
-const maxCachedRuns = 1024
 
 // templateTimeout bounds the preparation of templates before a claim.
 const templateTimeout = 5 * time.Second
@@ -29,18 +29,22 @@ type runTemplate struct {
 	err error // invalid: the run's deliveries fail
 }
 
-// templateCache holds each open run's prepared template. It is filled before
-// every claim, with one query for the open runs it does not hold yet, so a
-// claimed delivery is rendered and sent at once: a template loaded after the
-// claim would delay a run's first sends until the next claim of the same
-// account caught up with them, and the API would see two sends where the
-// pacing spent two tokens far apart (SPEC §6).
+// templateCache holds each open run's prepared template. It is refreshed
+// before every claim with one query, which lists the open runs and brings
+// the templates of those not yet cached, so a claimed delivery is rendered
+// and sent at once: a template loaded after the claim would delay a run's
+// first sends until the next claim of the same account caught up with them,
+// and the API would see two sends where the pacing spent two tokens far
+// apart (SPEC §6). The cache holds exactly the open runs, whoever completed
+// the others, so it needs no bound of its own and never starts over; runs of
+// one template share its preparation.
 type templateCache struct {
 	mu   sync.Mutex
 	runs map[int64]runTemplate
 }
 
-// refresh prepares the templates of the open runs not yet cached.
+// refresh prepares the templates of the open runs not yet cached and drops
+// the runs that are no longer open.
 func (c *templateCache) refresh(ctx context.Context, store DeliveryStore) error {
 	ctx, cancel := context.WithTimeout(ctx, templateTimeout)
 	defer cancel()
@@ -50,9 +54,29 @@ func (c *templateCache) refresh(ctx context.Context, store DeliveryStore) error 
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	open := make(map[int64]runTemplate, len(rts))
+	shared := map[Template]runTemplate{}
 	for _, rt := range rts {
-		c.runs[rt.RunID] = prepareRun(rt)
+		if prev, ok := c.runs[rt.RunID]; ok && rt.Cached {
+			open[rt.RunID] = prev
+			continue
+		}
+		if rt.Cached {
+			continue // forgotten meanwhile: brought again by the next refresh
+		}
+		if rt.Template != nil {
+			if p, ok := shared[*rt.Template]; ok {
+				open[rt.RunID] = p
+				continue
+			}
+		}
+		p := prepareRun(rt)
+		if rt.Template != nil {
+			shared[*rt.Template] = p
+		}
+		open[rt.RunID] = p
 	}
+	c.runs = open
 	return nil
 }
 
@@ -68,15 +92,10 @@ func prepareRun(rt RunTemplate) runTemplate {
 	return runTemplate{p: p}
 }
 
-// known lists the runs cached. Runs completed by other instances are never
-// forgotten one by one, so past maxCachedRuns the cache starts again from
-// the open runs.
+// known lists the runs cached.
 func (c *templateCache) known() []int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.runs == nil || len(c.runs) >= maxCachedRuns {
-		c.runs = map[int64]runTemplate{}
-	}
 	return slices.Collect(maps.Keys(c.runs))
 }
 

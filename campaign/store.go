@@ -116,9 +116,10 @@ type RunStore interface {
 // DeliveryStore is what the dispatcher needs: claim due deliveries, record
 // what happened to them, and recover claims left by dead processes.
 type DeliveryStore interface {
-	// OpenTemplates returns the open runs of active campaigns, except those
-	// named in known, each with its campaign's template: what the
-	// dispatcher prepares before it claims.
+	// OpenTemplates returns the open runs of active campaigns, each with
+	// its campaign's template except the runs named in known, which come
+	// Cached and without it: what the dispatcher prepares before it claims,
+	// and which of the runs it holds are still open.
 	OpenTemplates(ctx context.Context, known []int64) ([]RunTemplate, error)
 	// Claim marks up to p.Limit due deliveries of active campaigns as
 	// sending, leased for p.Lease, taking only deliveries whose account

@@ -453,17 +453,20 @@ func TestOpenTemplatesAreThoseOfRunsThatMaySend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[int64]*campaign.Template{}
+	got := map[int64]campaign.RunTemplate{}
 	for _, rt := range rts {
-		got[rt.RunID] = rt.Template
+		got[rt.RunID] = rt
 	}
-	if len(got) != 2 || got[open.ID] == nil || got[open.ID].Content != "<appmsg><title>{{wcId}}</title></appmsg>" {
-		t.Fatalf("OpenTemplates = %+v, want run %d with its template and run %d without", rts, open.ID, bare.ID)
+	if len(got) != 3 || got[open.ID].Template == nil || got[open.ID].Template.Content != "<appmsg><title>{{wcId}}</title></appmsg>" {
+		t.Fatalf("OpenTemplates = %+v, want the 3 open runs of active campaigns, run %d with its template", rts, open.ID)
 	}
-	if tm, ok := got[bare.ID]; !ok || tm != nil {
-		t.Errorf("run of a campaign naming no template: %+v, %v; want it listed without a template", tm, ok)
+	if rt := got[bare.ID]; rt.Template != nil || rt.Cached {
+		t.Errorf("run of a campaign naming no template: %+v; want it listed without a template", rt)
 	}
-	if all, err := f.store.OpenTemplates(f.ctx, nil); err != nil || len(all) != 3 {
-		t.Errorf("OpenTemplates(nil) = %d runs, %v; want the 3 open runs of active campaigns", len(all), err)
+	if rt := got[known.ID]; !rt.Cached || rt.Template != nil {
+		t.Errorf("run the caller holds: %+v; want it listed as cached, without its template", rt)
+	}
+	if all, err := f.store.OpenTemplates(f.ctx, nil); err != nil || len(all) != 3 || all[0].Cached {
+		t.Errorf("OpenTemplates(nil) = %+v, %v; want the 3 open runs of active campaigns, none cached", all, err)
 	}
 }
