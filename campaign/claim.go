@@ -78,9 +78,11 @@ func (d *Dispatcher) release(ctx context.Context, ds []Delivery) {
 }
 
 // retryRelease tries again to release what an earlier release could not,
-// unless the dispatcher is stopping (it releases everything on its way out).
-func (d *Dispatcher) retryRelease(ctx context.Context) {
-	if ctx.Err() == nil {
+// unless the dispatcher is stopping (it releases everything on its way out)
+// or the database is refusing writes (the recorder's backoff decides when
+// to try again; a release tried on every pass would hold up the reaper).
+func (d *Dispatcher) retryRelease(ctx context.Context, rec *recorder) {
+	if ctx.Err() == nil && !rec.failing() {
 		d.release(ctx, d.unsent.take())
 	}
 }
@@ -115,6 +117,11 @@ func (d *Dispatcher) releaseUnsent(ctx context.Context) int {
 		return len(ds)
 	}
 	d.held.drop(ds)
+	if n < len(ds) {
+		// Reaped by another instance meanwhile: their lease ran out first.
+		d.log.Warn().Int("deliveries", len(ds)-n).
+			Msg("claimed deliveries not sent were reaped before they could be released")
+	}
 	d.log.Info().Int("deliveries", n).Msg("released deliveries claimed but not sent")
 	return 0
 }

@@ -145,14 +145,19 @@ func (d *Dispatcher) run(ctx context.Context, untilDone bool) error {
 	bg.Go(rec.run)
 	var workers conc.WaitGroup
 	err := d.loop(ctx, untilDone, &workers, rec)
+	// What was claimed but not sent goes back at once, while its lease
+	// holds, rather than after the requests in flight and their results:
+	// another instance would reap it as unknown once the lease ran out.
+	unreleased := d.releaseUnsent(ctx)
 	workers.Wait()
+	unreleased += d.releaseUnsent(ctx) // those the workers handed back
 	rec.close()
 	bg.Wait()
 	if n := rec.lost(); n > 0 && err == nil {
 		err = fmt.Errorf("%w: %d results", ErrResultsNotRecorded, n)
 	}
-	if n := d.releaseUnsent(ctx); n > 0 && err == nil {
-		err = fmt.Errorf("%w: %d claimed deliveries not released", ErrResultsNotRecorded, n)
+	if unreleased > 0 && err == nil {
+		err = fmt.Errorf("%w: %d claimed deliveries not released", ErrResultsNotRecorded, unreleased)
 	}
 	return err
 }
@@ -188,7 +193,7 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *conc.Wai
 			d.reap(ctx)
 			lastReap = now
 		}
-		d.retryRelease(ctx)
+		d.retryRelease(ctx, rec)
 		if free := d.free(rec); free > 0 {
 			n, err := d.claimAndStart(ctx, free, workers, rec)
 			if err != nil {
