@@ -352,7 +352,9 @@ func (o *Outage) Wait() time.Duration {
 		return 0
 	}
 	now := o.clock.Now()
-	if o.probeID != 0 && now.Before(o.probeDeadline) {
+	if o.write != nil || (o.probeID != 0 && now.Before(o.probeDeadline)) {
+		// Nothing may be claimed until Run has stored the decision or the
+		// probe's verdict is in: look again at the next refresh.
 		return o.cfg.Refresh
 	}
 	until := st.PausedUntil
