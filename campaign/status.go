@@ -40,8 +40,8 @@ const (
 	DeliverySkipped DeliveryStatus = "skipped"
 )
 
-// DeliveryTransitions is the delivery state machine, written down once: for
-// each status, the statuses a delivery may move to. A trigger in the
+// DeliveryTransitions returns the delivery state machine, written down once
+// (a function, so no caller can change it): for each status, the statuses a delivery may move to. A trigger in the
 // database (migration 0002) refuses every other change of status, whoever
 // makes it, and a test holds the two equal.
 //
@@ -57,11 +57,13 @@ const (
 //	sending  unknown                          reaped: its process died with the request in flight
 //	unknown  sent, failed, pending            a late result, or a journal replay, for that attempt
 //	sent, failed, skipped                     final
-var DeliveryTransitions = map[DeliveryStatus][]DeliveryStatus{
-	DeliveryPending: {DeliverySending, DeliverySkipped, DeliverySent, DeliveryFailed, DeliveryUnknown},
-	DeliverySending: {DeliverySent, DeliveryFailed, DeliveryUnknown, DeliveryPending},
-	DeliveryUnknown: {DeliverySent, DeliveryFailed, DeliveryPending},
-	DeliverySent:    nil,
-	DeliveryFailed:  nil,
-	DeliverySkipped: nil,
+func DeliveryTransitions() map[DeliveryStatus][]DeliveryStatus {
+	return map[DeliveryStatus][]DeliveryStatus{
+		DeliveryPending: {DeliverySending, DeliverySkipped, DeliverySent, DeliveryFailed, DeliveryUnknown},
+		DeliverySending: {DeliverySent, DeliveryFailed, DeliveryUnknown, DeliveryPending},
+		DeliveryUnknown: {DeliverySent, DeliveryFailed, DeliveryPending},
+		DeliverySent:    nil,
+		DeliveryFailed:  nil,
+		DeliverySkipped: nil,
+	}
 }

@@ -17,6 +17,22 @@ import (
 
 const token = "tok-e2e-9f8e7d"
 
+// batchEnv is the environment of a quick batch against dbURL and api: short
+// backoff, no pacing, JSON logs, four workers.
+func batchEnv(dbURL string, api *sendertest.Server) map[string]string {
+	return map[string]string{
+		"DATABASE_URL":                       dbURL,
+		"BROADCASTER_API_BASE_URL":           api.URL(),
+		"BROADCASTER_API_TOKEN":              token,
+		"BROADCASTER_RETRY_BACKOFF":          "5ms",
+		"BROADCASTER_RETRY_MAX_BACKOFF":      "20ms",
+		"BROADCASTER_LOG_FORMAT":             "json",
+		"BROADCASTER_WORKERS_CONCURRENCY":    "4",
+		"BROADCASTER_RATE_LIMIT_PER_ACCOUNT": "0",
+		"BROADCASTER_RATE_LIMIT_JITTER":      "0s",
+	}
+}
+
 func TestEndToEndBatch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -28,18 +44,8 @@ func TestEndToEndBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer api.Close()
-	env := map[string]string{
-		"DATABASE_URL":                       dbURL,
-		"BROADCASTER_API_BASE_URL":           api.URL(),
-		"BROADCASTER_API_TOKEN":              token,
-		"BROADCASTER_RETRY_BACKOFF":          "5ms",
-		"BROADCASTER_RETRY_MAX_BACKOFF":      "20ms",
-		"BROADCASTER_LOG_FORMAT":             "json",
-		"BROADCASTER_LOG_LEVEL":              "debug",
-		"BROADCASTER_WORKERS_CONCURRENCY":    "4",
-		"BROADCASTER_RATE_LIMIT_PER_ACCOUNT": "0",
-		"BROADCASTER_RATE_LIMIT_JITTER":      "0s",
-	}
+	env := batchEnv(dbURL, api)
+	env["BROADCASTER_LOG_LEVEL"] = "debug"
 	for range 2 {
 		if r := broadcaster(t, env, "migrate"); r.code != 0 {
 			t.Fatalf("migrate: %s", r)

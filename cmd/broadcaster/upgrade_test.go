@@ -76,21 +76,11 @@ func TestUpgradeFromFirstRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer api.Close()
-	env := map[string]string{
-		"DATABASE_URL":                       dbURL,
-		"BROADCASTER_API_BASE_URL":           api.URL(),
-		"BROADCASTER_API_TOKEN":              token,
-		"BROADCASTER_RETRY_BACKOFF":          "5ms",
-		"BROADCASTER_RETRY_MAX_BACKOFF":      "20ms",
-		"BROADCASTER_LOG_FORMAT":             "json",
-		"BROADCASTER_WORKERS_CONCURRENCY":    "4",
-		"BROADCASTER_RATE_LIMIT_PER_ACCOUNT": "0",
-		"BROADCASTER_RATE_LIMIT_JITTER":      "0s",
-	}
+	env := batchEnv(dbURL, api)
 	mustRun(t, old, env, "migrate")
 	first := upgradeCampaign(t, conn, "before the upgrade")
 	mustRun(t, old, env, "run", "--once")
-	runID := scalar(t, conn, `SELECT id FROM campaign_runs WHERE campaign_id = $1`, first)
+	runID := count(t, conn, `SELECT id FROM campaign_runs WHERE campaign_id = $1`, first)
 
 	tables := []string{"applet_templates", "recipient_lists", "recipient_list_members", "suppressions",
 		"campaigns", "campaign_runs", "deliveries", "delivery_attempts", "sending_accounts", "schema_version"}
@@ -131,7 +121,7 @@ func TestUpgradeFromFirstRelease(t *testing.T) {
 	third := upgradeCampaign(t, conn, "new binary after the upgrade")
 	mustRun(t, binaryPath, env, "run", "--once")
 	for _, id := range []int64{first, second, third} {
-		got := scalar(t, conn, `SELECT count(*) FROM deliveries WHERE campaign_id = $1 AND status = 'sent'`, id)
+		got := count(t, conn, `SELECT count(*) FROM deliveries WHERE campaign_id = $1 AND status = 'sent'`, id)
 		if got != 4 {
 			t.Errorf("campaign %d: %d deliveries sent, want 4", id, got)
 		}
@@ -167,15 +157,6 @@ func mustRun(t *testing.T, bin string, env map[string]string, args ...string) re
 		t.Fatalf("%s %v: %s", filepath.Base(bin), args, r)
 	}
 	return r
-}
-
-func scalar(t *testing.T, conn *pgx.Conn, sql string, args ...any) int64 {
-	t.Helper()
-	var v int64
-	if err := conn.QueryRow(context.Background(), sql, args...).Scan(&v); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return v
 }
 
 // tableColumns lists each table's columns as they are now: the upgrade may
