@@ -1,11 +1,15 @@
 package db_test
 
 import (
+	"context"
 	"errors"
 	"maps"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/sourcegraph/conc"
 
 	"github.com/broadcaster/broadcaster/campaign"
 	"github.com/broadcaster/broadcaster/db"
@@ -386,5 +390,48 @@ func TestSetCampaignStatusAudits(t *testing.T) {
 	}
 	if !strings.Contains(es[1].Detail, `"from": "paused"`) || !strings.Contains(es[1].Detail, `"to": "active"`) {
 		t.Errorf("resume's detail = %s, want from paused to active", es[1].Detail)
+	}
+}
+
+// A resend wakes running daemons at once, as a campaign change does; a dry
+// run wakes no one.
+func TestResendWakesDaemons(t *testing.T) {
+	t.Parallel()
+	f, url := newFixtureURL(t)
+	campaignID, orig := f.ended(map[string]campaign.DeliveryStatus{"a": failed})
+	marker := f.campaign([]string{"m"})
+	changes := make(chan campaign.Change, 16)
+	l := db.NewListener(url, zerolog.Nop(), func(c campaign.Change) { changes <- c })
+	ctx, cancel := context.WithCancel(f.ctx)
+	var wg conc.WaitGroup
+	wg.Go(func() { _ = l.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+	next := func() campaign.Change {
+		t.Helper()
+		select {
+		case c := <-changes:
+			return c
+		case <-time.After(30 * time.Second):
+			t.Fatal("no notification within 30s")
+			return campaign.Change{}
+		}
+	}
+	if c := next(); c != (campaign.Change{}) {
+		t.Fatalf("first change = %+v, want the catch-up signal", c)
+	}
+	req := campaign.ResendRequest{RunID: orig.ID, Statuses: campaign.ResendStatuses(), DryRun: true, Actor: cliActor, Now: f.now()}
+	if _, err := f.store.Resend(f.ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	f.exec(`UPDATE campaigns SET name = 'marker' WHERE id = $1`, marker)
+	if c := next(); c.CampaignID != marker {
+		t.Fatalf("change after a dry run = %+v, want the marker campaign %d", c, marker)
+	}
+	req.DryRun = false
+	if _, err := f.store.Resend(f.ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if c := next(); c.CampaignID != campaignID || c.Status != campaign.StatusCompleted {
+		t.Fatalf("change after a resend = %+v, want campaign %d (completed)", c, campaignID)
 	}
 }
