@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/broadcaster/broadcaster/campaign"
 )
@@ -25,7 +26,7 @@ func TestCheckResend(t *testing.T) {
 		{0, []campaign.DeliveryStatus{f}, nil},
 	}
 	for _, tt := range tests {
-		got, err := campaign.CheckResend(campaign.ResendRequest{RunID: tt.run, Statuses: tt.statuses})
+		got, err := campaign.CheckResend(campaign.ResendRequest{RunID: tt.run, Statuses: tt.statuses, Now: time.Unix(1, 0)})
 		var refusal *campaign.RefusedError
 		switch {
 		case tt.want == nil && !errors.As(err, &refusal):
@@ -33,6 +34,10 @@ func TestCheckResend(t *testing.T) {
 		case tt.want != nil && (err != nil || !slices.Equal(got, tt.want)):
 			t.Errorf("run %d %v: %v, %v; want %v", tt.run, tt.statuses, got, err, tt.want)
 		}
+	}
+	var refusal *campaign.RefusedError
+	if _, err := campaign.CheckResend(campaign.ResendRequest{RunID: 1, Statuses: campaign.ResendStatuses()}); !errors.As(err, &refusal) {
+		t.Errorf("a request without its time: %v, want a refusal", err)
 	}
 }
 

@@ -61,9 +61,6 @@ func (s *Store) Resend(ctx context.Context, r campaign.ResendRequest) (campaign.
 	if errors.As(err, &refusal) || errors.Is(err, campaign.ErrNotFound) {
 		return campaign.ResendResult{}, err
 	}
-	if err := recipientTooLong(err); err != nil {
-		return campaign.ResendResult{}, err
-	}
 	if err != nil {
 		return campaign.ResendResult{}, fmt.Errorf("resend run %d: %w", r.RunID, err)
 	}
