@@ -54,9 +54,16 @@ func TestResendEndToEnd(t *testing.T) {
 	if r := broadcaster(t, env, "run", "--once"); r.code != 0 {
 		t.Fatalf("run --once: %s", r)
 	}
-	var runID int64
-	if err := conn.QueryRow(ctx, `SELECT id FROM campaign_runs WHERE campaign_id = $1`, campaignID).Scan(&runID); err != nil {
+	var (
+		runID  int64
+		status string
+	)
+	if err := conn.QueryRow(ctx, `SELECT r.id, c.status FROM campaign_runs r JOIN campaigns c ON c.id = r.campaign_id WHERE c.id = $1`,
+		campaignID).Scan(&runID, &status); err != nil {
 		t.Fatal(err)
+	}
+	if status != "completed" {
+		t.Fatalf("one-shot campaign after its run: %s, want completed", status)
 	}
 	first := map[string]string{} // wcId → content of its first request
 	for _, q := range api.Requests() {
