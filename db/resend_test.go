@@ -313,6 +313,32 @@ func TestResendRunFollowsItsCampaign(t *testing.T) {
 	}
 }
 
+// A one-shot campaign re-activated after its run is done once its resend is:
+// its one firing is closed already.
+func TestResendCompletesAnActiveOneShot(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	campaignID, orig := f.ended(map[string]campaign.DeliveryStatus{"a": failed})
+	f.exec(`UPDATE campaigns SET status = 'active' WHERE id = $1`, campaignID)
+	res, err := f.store.Resend(f.ctx, campaign.ResendRequest{RunID: orig.ID, Statuses: campaign.ResendStatuses(), Actor: cliActor, Now: f.now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := f.claim(10)
+	if len(ds) != 1 {
+		t.Fatalf("claimed %v, want the resend's delivery", ds)
+	}
+	f.record(campaign.Result{Delivery: ds[0], Status: campaign.DeliverySent, Attempt: campaign.Attempt{HTTPStatus: 200, Code: "1000"}})
+	var runStatus, campStatus string
+	if err := f.pool.QueryRow(f.ctx, `SELECT r.status, c.status FROM campaign_runs r JOIN campaigns c ON c.id = r.campaign_id WHERE r.id = $1`,
+		res.NewRunID).Scan(&runStatus, &campStatus); err != nil {
+		t.Fatal(err)
+	}
+	if runStatus != "completed" || campStatus != "completed" {
+		t.Errorf("after the resend: run %s, campaign %s; want both completed", runStatus, campStatus)
+	}
+}
+
 // A resend run is no firing: while it sends, a recurring campaign's next
 // firing is not skipped as overlapping, nor is its time the latest firing.
 func TestResendIsNoFiring(t *testing.T) {
