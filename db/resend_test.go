@@ -497,3 +497,40 @@ func TestAuditTriggerNeedsNoGrant(t *testing.T) {
 		t.Errorf("a direct call of broadcaster_audit_write: %v, want it refused", err)
 	}
 }
+
+// Two resends of one run at once (a double click) make one new run: the
+// second waits for the first and finds its recipients taken.
+func TestConcurrentResendsSendOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	_, orig := f.ended(map[string]campaign.DeliveryStatus{"a": failed, "b": unknown})
+	errs := make(chan error, 2)
+	var wg conc.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			_, err := f.store.Resend(f.ctx, campaign.ResendRequest{RunID: orig.ID, Statuses: campaign.ResendStatuses(),
+				Actor: cliActor, Now: time.Now()})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	var ok, refusals int
+	for err := range errs {
+		var refusal *campaign.RefusedError
+		switch {
+		case err == nil:
+			ok++
+		case errors.As(err, &refusal):
+			refusals++
+		default:
+			t.Errorf("concurrent resend: %v", err)
+		}
+	}
+	if ok != 1 || refusals != 1 {
+		t.Errorf("%d resends made, %d refused; want one of each", ok, refusals)
+	}
+	if n := f.int64(`SELECT count(*) FROM deliveries d JOIN campaign_runs r ON r.id = d.run_id WHERE r.resend_of = $1`, orig.ID); n != 2 {
+		t.Errorf("%d deliveries in resends of run %d, want 2", n, orig.ID)
+	}
+}
