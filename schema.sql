@@ -338,3 +338,14 @@ RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                     CASE WHEN breaker_failures > 0 AND consecutive_failures >= breaker_failures
                          THEN last_failure_at + cool_down_ms * interval '1 millisecond' END)
 $$;
+
+-- ==== migrations/0006_console.sql ====
+
+-- The operator console (issue 12) searches a recipient's deliveries by wcId
+-- ("why did this customer get nothing?") and counts each account's sends of
+-- the day. Without these indexes both read every delivery ever made. On a
+-- partitioned deliveries table an index on the parent applies to every
+-- partition.
+CREATE INDEX IF NOT EXISTS deliveries_wc_id_idx ON deliveries (wc_id, id);
+CREATE INDEX IF NOT EXISTS deliveries_w_id_sent_idx ON deliveries (w_id, sent_at)
+    WHERE sent_at IS NOT NULL;

@@ -1,0 +1,134 @@
+package campaign
+
+import "time"
+
+// The read models below are what an operator inspects while broadcasts go
+// out (the console's pages): runs, deliveries and their attempts, accounts,
+// the global pause. They hold no behaviour beyond small derived figures, so
+// any adapter (a web page, JSON, a report) shows the same numbers.
+
+// PageSize is the most rows one page of a listing returns; every listing is
+// keyset-paginated, so that no page reads more than it shows.
+const PageSize = 50
+
+// RunFilter selects runs, newest first. Before is the keyset: only runs
+// with a smaller id (0: from the newest).
+type RunFilter struct {
+	CampaignID int64
+	Status     RunStatus
+	Before     int64
+	Limit      int
+}
+
+// DeliveryFilter selects one run's deliveries in id order. After is the
+// keyset: only deliveries with a larger id.
+type DeliveryFilter struct {
+	RunID  int64
+	Status DeliveryStatus
+	Code   string
+	WcID   string
+	After  int64
+	Limit  int
+}
+
+// DeliveryView is one delivery as support reads it.
+type DeliveryView struct {
+	ID, RunID, CampaignID int64
+	CampaignName          string
+	WcID                  string
+	Status                DeliveryStatus
+	Attempts              int
+	LastCode, LastError   string
+	MsgID, NewMsgID       int64
+	SentAt                time.Time // zero until sent
+	UpdatedAt             time.Time
+}
+
+// AttemptView is one sendApplet call with the API's raw answer.
+type AttemptView struct {
+	DeliveryID int64
+	Attempt    int
+	StartedAt  time.Time
+	DurationMS int
+	HTTPStatus int // 0 when no answer came
+	Code       string
+	Outcome    string
+	Error      string
+	Response   string
+}
+
+// FailureGroup counts a run's failed and unknown deliveries by their last
+// API code and error, the first question after a bad night.
+type FailureGroup struct {
+	Status DeliveryStatus
+	Code   string
+	Error  string
+	Count  int
+}
+
+// RateBucket is how many attempts started in one second of a run.
+type RateBucket struct {
+	At    time.Time
+	Count int
+}
+
+// LiveRun is a run in progress with how fast it goes now.
+type LiveRun struct {
+	RunProgress
+	// SentLastMinute counts the deliveries that reached a final status in
+	// the minute before the reading.
+	SentLastMinute int
+}
+
+// RatePerSecond is the recent send rate, over the last minute.
+func (r LiveRun) RatePerSecond() float64 { return float64(r.SentLastMinute) / 60 }
+
+// ETA is how long the pending deliveries take at the recent rate; ok is
+// false when nothing was sent lately (no estimate can be made).
+func (r LiveRun) ETA() (time.Duration, bool) {
+	rate := r.RatePerSecond()
+	if rate <= 0 || r.Pending == 0 {
+		return 0, r.Pending == 0
+	}
+	return time.Duration(float64(r.Pending) / rate * float64(time.Second)).Round(time.Second), true
+}
+
+// AccountState says whether an account may send now, and if not, why.
+type AccountState string
+
+// Account states, from most to least severe.
+const (
+	AccountBroken  AccountState = "broken"  // breaker open: too many failures in a row
+	AccountResting AccountState = "resting" // paused by hand (sending_accounts.paused_until)
+	AccountPaced   AccountState = "paced"   // waiting for its rate limit or jitter
+	AccountReady   AccountState = "ready"
+)
+
+// AccountView is one sending account's pacing and breaker state.
+type AccountView struct {
+	WID                 string
+	State               AccountState
+	ReadyAt             time.Time // when it may send again; zero when ready
+	ConsecutiveFailures int
+	LastFailureAt       time.Time
+	SentToday           int // deliveries sent since midnight in the scheduler's zone
+}
+
+// OutageView is the global pause of sending for a failing API (SPEC §6);
+// Since is zero when there is none.
+type OutageView struct {
+	Since, PausedUntil time.Time
+}
+
+// Active reports whether sending is paused globally.
+func (o OutageView) Active() bool { return !o.Since.IsZero() }
+
+// CampaignView is a campaign as an operator browses it.
+type CampaignView struct {
+	CampaignRow
+	Error     string
+	UpdatedAt time.Time
+	// Audience is how many recipients a run created now would have:
+	// inline ∪ list members, de-duplicated, minus suppressions.
+	Audience int
+}
