@@ -132,3 +132,40 @@ type CampaignView struct {
 	// inline ∪ list members, de-duplicated, minus suppressions.
 	Audience int
 }
+
+// AccountsQuery says how accounts are judged: the pacing settings, the time
+// of the reading and the start of "today" for their send counts.
+type AccountsQuery struct {
+	Now, Since time.Time
+	Pacing     Pacing
+}
+
+// NextFirings returns up to n firing times of c after now, in the zone its
+// schedule is evaluated in (loc, scheduler.timezone, unless the schedule
+// names its own with CRON_TZ=), and that zone. A one-shot campaign fires
+// once, at start_at, if that is still to come.
+func NextFirings(c Campaign, loc *time.Location, now time.Time, n int) ([]time.Time, *time.Location, error) {
+	if c.Schedule == "" {
+		if c.StartAt.After(now) {
+			return []time.Time{c.StartAt.In(loc)}, loc, nil
+		}
+		return nil, loc, nil
+	}
+	s, err := ParseSchedule(c.Schedule, loc)
+	if err != nil {
+		return nil, loc, err
+	}
+	var out []time.Time
+	t := now
+	if c.StartAt.After(t) {
+		t = c.StartAt.Add(-time.Nanosecond)
+	}
+	for len(out) < n {
+		t = s.Next(c.StartAt, t)
+		if t.IsZero() || (c.EndAt != nil && t.After(*c.EndAt)) {
+			break
+		}
+		out = append(out, t.In(s.Location()))
+	}
+	return out, s.Location(), nil
+}

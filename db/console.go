@@ -195,15 +195,8 @@ func (s *Store) Recipient(ctx context.Context, wcID string, limit int) ([]campai
 	return ds, as, nil
 }
 
-// AccountsParams are the pacing settings accounts are judged by, and the
-// start of "today".
-type AccountsParams struct {
-	Now, Since time.Time
-	Pacing     campaign.Pacing
-}
-
 // Accounts returns every sending account's state, by w_id.
-func (s *Store) Accounts(ctx context.Context, p AccountsParams) ([]campaign.AccountView, error) {
+func (s *Store) Accounts(ctx context.Context, p campaign.AccountsQuery) ([]campaign.AccountView, error) {
 	rows, err := s.pool.Query(ctx, consoleAccountsSQL, pgx.NamedArgs{
 		"rate": p.Pacing.PerSecond, "breaker_failures": p.Pacing.BreakerFailures,
 		"cool_down_ms": p.Pacing.BreakerCoolDown.Milliseconds(), "since": p.Since, "limit": maxAccounts,

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/broadcaster/broadcaster/campaign"
-	"github.com/broadcaster/broadcaster/db"
 )
 
 // consoleFixture is one run of four recipients: a sent, b failed (code
@@ -97,12 +96,12 @@ func TestConsoleRecipientAccountsCampaigns(t *testing.T) {
 	}
 	now := f.now()
 	pacing := campaign.DefaultPacing()
-	accounts, err := f.store.Accounts(f.ctx, db.AccountsParams{Now: now, Since: now.Add(-time.Hour), Pacing: pacing})
+	accounts, err := f.store.Accounts(f.ctx, campaign.AccountsQuery{Now: now, Since: now.Add(-time.Hour), Pacing: pacing})
 	if err != nil || len(accounts) != 1 || accounts[0].SentToday != 1 || accounts[0].State != campaign.AccountPaced {
 		t.Fatalf("Accounts = %+v, %v", accounts, err)
 	}
 	f.exec(`UPDATE sending_accounts SET consecutive_failures = $1, last_failure_at = now()`, pacing.BreakerFailures)
-	accounts, _ = f.store.Accounts(f.ctx, db.AccountsParams{Now: now, Since: now, Pacing: pacing})
+	accounts, _ = f.store.Accounts(f.ctx, campaign.AccountsQuery{Now: now, Since: now, Pacing: pacing})
 	if accounts[0].State != campaign.AccountBroken || accounts[0].SentToday != 0 {
 		t.Errorf("broken account = %+v", accounts[0])
 	}
