@@ -1,6 +1,7 @@
 -- Claims up to @limit due deliveries for this process (@owner), leased for
--- @lease_ms, taking only deliveries whose sending account may send now
--- (SPEC §6):
+-- @lease_ms, taking only deliveries of campaigns that send (the view
+-- sending_campaigns: active, or completed with an open resend run) whose
+-- sending account may send now (SPEC §6):
 --   @rate per second (0: unlimited)        @burst   @jitter_ms
 --   @breaker_failures (0: off)             @cool_down_ms
 --   @exclude: accounts to leave alone for now
@@ -9,7 +10,8 @@
 -- Account rows are locked with SKIP LOCKED, so instances sharing the database
 -- pace each account together; delivery rows likewise, so no two instances
 -- ever claim the same delivery. The attempt counter moves at claim time, so a
--- late result can be matched to its attempt.
+-- late result can be matched to its attempt. Each delivery comes with the
+-- instant its {{date}} renders from: a resend renders as its first run did.
 WITH acct AS (
     SELECT a.w_id,
            CASE WHEN @rate::float8 > 0
@@ -32,8 +34,8 @@ WITH acct AS (
       -- a plain EXISTS is planned as a join over every pending delivery.)
       AND EXISTS (
           SELECT 1
-          FROM campaigns c
-          WHERE c.w_id = a.w_id AND c.status = 'active'
+          FROM sending_campaigns c
+          WHERE c.w_id = a.w_id
             AND (SELECT 1 FROM deliveries d
                  WHERE d.campaign_id = c.id AND d.status = 'pending'
                    AND d.next_attempt_at <= coalesce(@now::timestamptz, now())
@@ -55,7 +57,7 @@ WITH acct AS (
     FROM allowance al
     CROSS JOIN LATERAL (
         SELECT y.id
-        FROM campaigns c
+        FROM sending_campaigns c
         CROSS JOIN LATERAL (
             SELECT d.id, d.next_attempt_at
             FROM deliveries d
@@ -66,7 +68,7 @@ WITH acct AS (
             LIMIT al.n
             FOR UPDATE OF d SKIP LOCKED
         ) y
-        WHERE c.w_id = al.w_id AND c.status = 'active'
+        WHERE c.w_id = al.w_id
         ORDER BY y.next_attempt_at, y.id
         LIMIT al.n
     ) x
@@ -108,7 +110,8 @@ WITH acct AS (
     SET status = 'running', started_at = coalesce(r.started_at, coalesce(@now::timestamptz, now()))
     WHERE r.id IN (SELECT run_id FROM claimed) AND r.status = 'pending'
 )
-SELECT cl.id, cl.run_id, cl.campaign_id, cl.wc_id, c.w_id, cl.attempts, r.scheduled_for
+SELECT cl.id, cl.run_id, cl.campaign_id, cl.wc_id, c.w_id, cl.attempts,
+       coalesce(r.render_date_of, r.scheduled_for)
 FROM claimed cl
 JOIN campaigns c ON c.id = cl.campaign_id
 JOIN campaign_runs r ON r.id = cl.run_id
