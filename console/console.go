@@ -96,12 +96,12 @@ func New(cfg Config, read Reader, write Writer) (*Console, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = campaign.SystemClock{}
 	}
-	p, err := loadPages()
+	p, err := loadPages(cfg.Location)
 	if err != nil {
 		return nil, fmt.Errorf("console templates: %w", err)
 	}
 	c := &Console{cfg: cfg, read: read, write: write, pages: p,
-		sessions: newSessions(cfg.Clock), logins: newLoginLimiter()}
+		sessions: newSessions(cfg.Clock), logins: newLoginLimiter(cfg.Clock)}
 	c.mux = c.routes()
 	return c, nil
 }
