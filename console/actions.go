@@ -11,9 +11,9 @@ import (
 // the particulars, for /api/ callers.
 type doneView struct {
 	Message string
-	Warning string                `json:",omitempty"`
-	Back    string                `json:"-"`
-	Status  campaign.Status       `json:",omitempty"`
+	Warning string                 `json:",omitempty"`
+	Back    string                 `json:"-"`
+	Status  campaign.Status        `json:",omitempty"`
 	Resend  *campaign.ResendResult `json:",omitempty"`
 }
 

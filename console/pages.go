@@ -20,11 +20,11 @@ const recipientLimit = 100
 // nowView is the Now page: runs in progress, accounts that wait, and the
 // global pause.
 type nowView struct {
-	At       time.Time
-	Runs     []campaign.LiveRun
-	Waiting  []campaign.AccountView
-	Outage   campaign.OutageView
-	Outaged  bool
+	At      time.Time
+	Runs    []campaign.LiveRun
+	Waiting []campaign.AccountView
+	Outage  campaign.OutageView
+	Outaged bool
 }
 
 func (c *Console) nowPage(r *http.Request) (page, error) {
