@@ -100,6 +100,11 @@ func TestConsoleRecipientAccountsCampaigns(t *testing.T) {
 	if err != nil || len(accounts) != 1 || accounts[0].SentToday != 1 || accounts[0].State != campaign.AccountPaced {
 		t.Fatalf("Accounts = %+v, %v", accounts, err)
 	}
+	f.exec(`UPDATE sending_accounts SET tokens = 1, not_before = '-infinity'`)
+	accounts, _ = f.store.Accounts(f.ctx, campaign.AccountsQuery{Now: now, Since: now, Pacing: pacing})
+	if accounts[0].State != campaign.AccountReady {
+		t.Errorf("account with a token and no wait = %+v", accounts[0])
+	}
 	f.exec(`UPDATE sending_accounts SET consecutive_failures = $1, last_failure_at = now()`, pacing.BreakerFailures)
 	accounts, _ = f.store.Accounts(f.ctx, campaign.AccountsQuery{Now: now, Since: now, Pacing: pacing})
 	if accounts[0].State != campaign.AccountBroken || accounts[0].SentToday != 0 {

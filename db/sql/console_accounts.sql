@@ -1,11 +1,12 @@
 -- Every sending account's pacing and breaker state for the console, with
 -- when it may send again (broadcaster_account_ready_at, as claims compute
--- it) and its sends since @since (midnight in the scheduler's zone), counted
--- through deliveries_w_id_sent_idx (migration 0011). At most @limit accounts.
+-- it; -infinity, "no wait", as NULL) and its sends since @since (midnight
+-- in the scheduler's zone), counted through deliveries_w_id_sent_idx
+-- (migration 0011). At most @limit accounts.
 SELECT a.w_id,
-       broadcaster_account_ready_at(a.not_before, NULL, a.probe_until, a.tokens, a.refilled_at,
-                                    0, NULL, @rate, 0, 0) AS paced_until,
-       a.paused_until,
+       nullif(broadcaster_account_ready_at(a.not_before, NULL, a.probe_until, a.tokens, a.refilled_at,
+                                           0, NULL, @rate, 0, 0), '-infinity') AS paced_until,
+       nullif(a.paused_until, '-infinity') AS paused_until,
        CASE WHEN @breaker_failures::int > 0 AND a.consecutive_failures >= @breaker_failures
             THEN a.last_failure_at + @cool_down_ms::bigint * interval '1 millisecond' END AS broken_until,
        a.consecutive_failures, a.last_failure_at,
