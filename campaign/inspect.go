@@ -78,10 +78,31 @@ type LiveRun struct {
 	// SentLastMinute counts the deliveries that reached a final status in
 	// the minute before the reading.
 	SentLastMinute int
+	// WindowSeconds is how much of that minute the run was sending: a
+	// minute, or less for a run that started within it.
+	WindowSeconds float64
 }
 
-// RatePerSecond is the recent send rate, over the last minute.
-func (r LiveRun) RatePerSecond() float64 { return float64(r.SentLastMinute) / 60 }
+// RateWindow is the span recent rates are measured over.
+const RateWindow = time.Minute
+
+// NewLiveRun measures r's rate at now from sentLastMinute.
+func NewLiveRun(r RunProgress, sentLastMinute int, now time.Time) LiveRun {
+	window := RateWindow
+	if !r.StartedAt.IsZero() && now.Sub(r.StartedAt) < window {
+		window = max(now.Sub(r.StartedAt), time.Second)
+	}
+	return LiveRun{RunProgress: r, SentLastMinute: sentLastMinute, WindowSeconds: window.Seconds()}
+}
+
+// RatePerSecond is the recent send rate, over the last minute (or since the
+// run started, if that is less).
+func (r LiveRun) RatePerSecond() float64 {
+	if r.WindowSeconds <= 0 {
+		return 0
+	}
+	return float64(r.SentLastMinute) / r.WindowSeconds
+}
 
 // ETA is how long the pending deliveries take at the recent rate; ok is
 // false when nothing was sent lately (no estimate can be made).

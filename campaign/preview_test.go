@@ -55,3 +55,30 @@ func TestNextFirings(t *testing.T) {
 		}
 	}
 }
+
+func TestLiveRunRate(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	run := func(started time.Duration, pending int) campaign.RunProgress {
+		r := campaign.RunProgress{StartedAt: now.Add(-started)}
+		r.Pending = pending
+		return r
+	}
+	tests := []struct {
+		name    string
+		r       campaign.LiveRun
+		rate    float64
+		eta     time.Duration
+		etaKnow bool
+	}{
+		{"a minute in", campaign.NewLiveRun(run(10*time.Minute, 120), 60, now), 1, 2 * time.Minute, true},
+		{"ten seconds in", campaign.NewLiveRun(run(10*time.Second, 40), 20, now), 2, 20 * time.Second, true},
+		{"stalled", campaign.NewLiveRun(run(time.Hour, 5), 0, now), 0, 0, false},
+		{"done", campaign.NewLiveRun(run(time.Hour, 0), 0, now), 0, 0, true},
+	}
+	for _, tt := range tests {
+		eta, ok := tt.r.ETA()
+		if tt.r.RatePerSecond() != tt.rate || eta != tt.eta || ok != tt.etaKnow {
+			t.Errorf("%s: rate %v, ETA %v %v", tt.name, tt.r.RatePerSecond(), eta, ok)
+		}
+	}
+}

@@ -497,3 +497,64 @@ func TestChineseCatalogueIsComplete(t *testing.T) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// The README's Console section documents what is served: each page and its
+// JSON twin answers, and each screenshot it shows exists.
+func TestREADMEConsoleSection(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(string(readme), "\n## Console\n")
+	if start < 0 {
+		t.Fatal("README has no Console section")
+	}
+	section := string(readme)[start:]
+	section = section[:strings.Index(section[1:], "\n## ")+1]
+	f := newFixture(t, "")
+	ids := strings.NewReplacer("{id}", itoa(f.runID), "…", "wxid_b")
+	paths := regexp.MustCompile("`(/[a-z/{}?_=…]*)`").FindAllStringSubmatch(section, -1)
+	if len(paths) < 10 {
+		t.Fatalf("found %d paths in the Console section", len(paths))
+	}
+	for _, m := range paths {
+		path := ids.Replace(m[1])
+		if strings.Contains(path, "/campaigns/") {
+			path = strings.Replace(path, itoa(f.runID), itoa(f.campaignID), 1)
+		}
+		method := http.MethodGet
+		if path == "/metrics" || (path != "/" && strings.HasSuffix(path, "/")) {
+			continue // served beside the console; a prefix
+		}
+		if strings.HasSuffix(path, "/pause") || strings.HasSuffix(path, "/resume") || strings.HasSuffix(path, "/cancel") ||
+			strings.HasSuffix(path, "/resend") {
+			continue // the writes are tested above; "/resume" alone is not a path
+		}
+		w := f.do(request{method: method, target: path, header: bearer(readToken)})
+		if w.Code != http.StatusOK {
+			t.Errorf("README documents %s: %d", m[1], w.Code)
+		}
+	}
+	for _, action := range []string{"pause", "resume", "cancel"} {
+		w := f.do(request{method: http.MethodPost, target: "/api/campaigns/" + itoa(f.campaignID) + "/" + action, header: bearer(writeToken)})
+		if w.Code != http.StatusOK {
+			t.Errorf("POST %s: %d %s", action, w.Code, w.Body)
+		}
+	}
+	shots := regexp.MustCompile(`\(docs/screenshots/([a-z]+-(en|zh)\.png)\)`).FindAllStringSubmatch(section, -1)
+	files, _ := os.ReadDir("../docs/screenshots")
+	if len(shots) != len(files) || len(shots) < 14 {
+		t.Errorf("README shows %d screenshots, docs/screenshots holds %d", len(shots), len(files))
+	}
+	for _, m := range shots {
+		if _, err := os.Stat("../docs/screenshots/" + m[1]); err != nil {
+			t.Errorf("README shows a missing screenshot: %v", err)
+		}
+	}
+	for _, s := range []string{"http.console_trusted_proxy", "X-Forwarded-For", "Secure", "make console", "make screenshots"} {
+		if !strings.Contains(section, s) {
+			t.Errorf("the Console section does not mention %s", s)
+		}
+	}
+}

@@ -74,7 +74,7 @@ func (s *Store) LiveRuns(ctx context.Context, now time.Time) ([]campaign.LiveRun
 	}
 	out := make([]campaign.LiveRun, len(runs))
 	for i, r := range runs {
-		out[i] = campaign.LiveRun{RunProgress: r, SentLastMinute: recent[r.RunID]}
+		out[i] = campaign.NewLiveRun(r, recent[r.RunID], now)
 	}
 	reverse(out)
 	return out, nil

@@ -196,6 +196,9 @@ func (a *app) httpServer(ctx context.Context, s *services) (*metrics.Server, err
 		return nil, fmt.Errorf("http.listen: %w", err)
 	}
 	a.log.Info().Str("addr", addr.String()).Bool("console", a.cfg.HTTP.Console).Msg("serving /healthz and /metrics")
+	if a.onHTTP != nil {
+		a.onHTTP(addr)
+	}
 	return srv, nil
 }
 

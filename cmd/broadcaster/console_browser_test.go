@@ -173,7 +173,13 @@ func TestConsoleInABrowser(t *testing.T) {
 	sent := `(() => { const e = document.querySelector('[data-f="Sent"]'); return e ? Number(e.textContent) : -1 })()`
 	first := value(t, ctx, "progress", chromedp.Poll[int](fmt.Sprintf(`%s >= 0 ? %s + 1 : 0`, sent, sent)))
 	value(t, ctx, "progress moves", chromedp.Poll[bool](fmt.Sprintf(`%s > %d`, sent, first-1)))
-	screenshot(t, ctx, shots, "now", "en")
+	if shots != "" { // the Now page while the run is in progress
+		for _, lang := range []string{"en", "zh"} {
+			do(t, ctx, "now in "+lang, chromedp.Navigate(base+"/lang/"+lang+"?back=/"), chromedp.WaitVisible(chromedp.ID("live-runs")))
+			screenshot(t, ctx, shots, "now", lang)
+		}
+		do(t, ctx, "back to English", chromedp.Navigate(base+"/lang/en?back=/"))
+	}
 
 	// A write with read-only credentials is refused, and the page offers none.
 	do(t, ctx, "read-only campaign page", chromedp.Navigate(fmt.Sprintf("%s/campaigns/%d", base, recurring)),
@@ -234,7 +240,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// Screenshots of every page, before the resend adds a run.
 	if shots != "" {
-		takeScreenshots(t, ctx, base, shots, runID, sending)
+		takeScreenshots(t, ctx, base, shots, runID, recurring)
 	}
 
 	// Re-send the run's failures: the API gets exactly those recipients again.
@@ -274,7 +280,7 @@ func takeScreenshots(t *testing.T, ctx context.Context, base, dir string, runID,
 	for _, lang := range []string{"en", "zh"} {
 		do(t, ctx, "language "+lang, chromedp.Navigate(base+"/lang/"+lang+"?back=/"))
 		for _, p := range []struct{ name, path string }{
-			{"now", "/"}, {"runs", "/runs"}, {"run", fmt.Sprintf("/runs/%d", runID)}, {"recipient", "/recipients?wc_id=wxid_3"},
+			{"runs", "/runs"}, {"run", fmt.Sprintf("/runs/%d", runID)}, {"recipient", "/recipients?wc_id=wxid_3"},
 			{"campaigns", "/campaigns"}, {"campaign", fmt.Sprintf("/campaigns/%d", campaignID)}, {"accounts", "/accounts"},
 		} {
 			do(t, ctx, "page "+p.name, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS("main")))

@@ -8,7 +8,7 @@
   if (!table && !none) { return; }
   var marker = document.getElementById("live");
   function fmtETA(r) {
-    var rate = r.SentLastMinute / 60;
+    var rate = r.WindowSeconds > 0 ? r.SentLastMinute / r.WindowSeconds : 0;
     if (r.Pending === 0) { return "0s"; }
     if (rate <= 0) { return "—"; }
     var s = Math.round(r.Pending / rate), out = "";
@@ -27,7 +27,7 @@
       if (!row) { location.reload(); return; }
       var set = function (f, v) { var el = row.querySelector('[data-f="' + f + '"]'); if (el) { el.textContent = v; } };
       ["Total", "Sent", "Failed", "Unknown", "Pending"].forEach(function (f) { set(f, r[f]); });
-      set("Rate", (r.SentLastMinute / 60).toFixed(2));
+      set("Rate", (r.WindowSeconds > 0 ? r.SentLastMinute / r.WindowSeconds : 0).toFixed(2));
       set("ETA", fmtETA(r));
       var bar = row.querySelector('[data-f="Progress"]');
       if (bar) { bar.max = r.Total; bar.value = r.Sent + r.Failed + r.Unknown + r.Skipped; }
