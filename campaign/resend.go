@@ -51,12 +51,15 @@ func ResendStatuses() []DeliveryStatus {
 	return []DeliveryStatus{DeliveryFailed, DeliveryUnknown}
 }
 
-// CheckResend refuses a request the store need not look at: no run named, or
-// a status set empty or outside ResendStatuses. It returns the statuses
+// CheckResend refuses a request the store need not look at: no run named, no
+// request time, or a status set empty or outside ResendStatuses. It returns the statuses
 // de-duplicated and sorted, as the store queries them.
 func CheckResend(r ResendRequest) ([]DeliveryStatus, error) {
 	if r.RunID <= 0 {
 		return nil, refused("no run named: give the id of the run to re-send")
+	}
+	if r.Now.IsZero() {
+		return nil, refused("no request time: it becomes the new run's scheduled_for")
 	}
 	if len(r.Statuses) == 0 {
 		return nil, refused("no status named: re-send failed and/or unknown deliveries")

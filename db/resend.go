@@ -18,6 +18,8 @@ var (
 	resendSourceSQL string
 	//go:embed sql/resend_unknown.sql
 	resendUnknownSQL string
+	//go:embed sql/notify_resend.sql
+	notifyResendSQL string
 )
 
 // errDryRun rolls back a dry run's transaction: a dry run does everything a
@@ -57,9 +59,6 @@ func (s *Store) Resend(ctx context.Context, r campaign.ResendRequest) (campaign.
 	}
 	var refusal *campaign.RefusedError
 	if errors.As(err, &refusal) || errors.Is(err, campaign.ErrNotFound) {
-		return campaign.ResendResult{}, err
-	}
-	if err := recipientTooLong(err); err != nil {
 		return campaign.ResendResult{}, err
 	}
 	if err != nil {
@@ -117,11 +116,11 @@ func resend(ctx context.Context, tx pgx.Tx, r campaign.ResendRequest, statuses [
 	if res.Recipients == 0 {
 		// Every recipient is skipped: the run is complete at birth, as a
 		// firing with nothing sendable is.
-		if _, err := completeRuns(ctx, tx, []int64{res.NewRunID}); err != nil {
-			return res, err
-		}
+		_, err := completeRuns(ctx, tx, []int64{res.NewRunID})
+		return res, err
 	}
-	return res, nil
+	_, err = tx.Exec(ctx, notifyResendSQL, pgx.NamedArgs{"campaign_id": res.CampaignID, "status": campStatus})
+	return res, err
 }
 
 // statusStrings is ss as the text[] the SQL compares deliveries.status with.

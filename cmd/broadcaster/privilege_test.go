@@ -54,4 +54,10 @@ func TestLeastPrivilegeRoleRunsABatch(t *testing.T) {
 	if r := broadcaster(t, env, "report"); r.code != 0 {
 		t.Errorf("report as broadcaster_app: %s", r)
 	}
+	// A resend goes as far as finding nothing to re-send: the grants cover
+	// locking the run and inserting the new one and its deliveries.
+	if r := broadcaster(t, env, "resend", "--run", "1", "--status", "failed"); r.code != 1 ||
+		!strings.Contains(r.stderr, "no failed deliveries") {
+		t.Errorf("resend as broadcaster_app: %s", r)
+	}
 }

@@ -31,16 +31,19 @@ WITH acct AS (
       -- no more than could be used: locking every idle account would make
       -- other instances skip them all.
       -- (LIMIT 1 keeps each probe one step down deliveries_pending_idx:
-      -- a plain EXISTS is planned as a join over every pending delivery.)
-      AND EXISTS (
-          SELECT 1
-          FROM sending_campaigns c
-          WHERE c.w_id = a.w_id
-            AND (SELECT 1 FROM deliveries d
-                 WHERE d.campaign_id = c.id AND d.status = 'pending'
-                   AND d.next_attempt_at <= coalesce(@now::timestamptz, now())
-                 ORDER BY d.next_attempt_at
-                 LIMIT 1) IS NOT NULL)
+      -- a plain EXISTS is planned as a join over every pending delivery.
+      -- The outer one keeps each account's probe to its own campaigns and
+      -- stops at the first with something due: an EXISTS over the view is
+      -- planned as a hash over every sending campaign.)
+      AND (SELECT 1
+           FROM sending_campaigns c
+           WHERE c.w_id = a.w_id
+             AND (SELECT 1 FROM deliveries d
+                  WHERE d.campaign_id = c.id AND d.status = 'pending'
+                    AND d.next_attempt_at <= coalesce(@now::timestamptz, now())
+                  ORDER BY d.next_attempt_at
+                  LIMIT 1) IS NOT NULL
+           LIMIT 1) IS NOT NULL
     ORDER BY a.refilled_at
     LIMIT @limit
     FOR UPDATE SKIP LOCKED
