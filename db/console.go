@@ -46,8 +46,11 @@ const (
 	maxLiveRuns      = 20
 	maxFailureGroups = 20
 	maxRateSeconds   = 120
-	maxAccounts      = 200
-	maxAttempts      = 500
+	// maxRateDeliveries bounds the attempts the chart reads: those of the
+	// run's most recently updated deliveries.
+	maxRateDeliveries = 5000
+	maxAccounts       = 200
+	maxAttempts       = 500
 )
 
 // LiveRuns returns the runs in progress (pending or running), newest first,
@@ -148,7 +151,7 @@ func (s *Store) Failures(ctx context.Context, runID int64) ([]campaign.FailureGr
 // RunRate returns a run's attempts per second over the last seconds in
 // which it sent, oldest first.
 func (s *Store) RunRate(ctx context.Context, runID int64) ([]campaign.RateBucket, error) {
-	rows, err := s.pool.Query(ctx, consoleRunRateSQL, pgx.NamedArgs{"run": runID, "limit": maxRateSeconds})
+	rows, err := s.pool.Query(ctx, consoleRunRateSQL, pgx.NamedArgs{"run": runID, "limit": maxRateSeconds, "deliveries": maxRateDeliveries})
 	if err != nil {
 		return nil, fmt.Errorf("rate of run %d: %w", runID, err)
 	}

@@ -1,10 +1,18 @@
 -- Attempts per second of one run, for the console's sends-per-second chart:
--- the last @limit seconds in which the run sent anything. Reads the run's
--- deliveries and their attempts through their keys.
+-- the last @limit seconds in which the run sent anything, among the attempts
+-- of its @deliveries most recently updated deliveries, so that a large run
+-- costs one pass over its own rows and a bounded number of attempt lookups
+-- (through the (delivery_id, attempt) key).
+WITH recent AS (
+    SELECT id
+    FROM deliveries
+    WHERE run_id = @run AND attempts > 0
+    ORDER BY updated_at DESC
+    LIMIT @deliveries
+)
 SELECT date_trunc('second', a.started_at) AS at, count(*)
-FROM deliveries d
+FROM recent d
 JOIN delivery_attempts a ON a.delivery_id = d.id
-WHERE d.run_id = @run
 GROUP BY 1
 ORDER BY 1 DESC
 LIMIT @limit
