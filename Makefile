@@ -77,7 +77,7 @@ console: ensure-postgres
 # (CONSOLE_COST=N for another size, CONSOLE_COST_PLANS=1 to print the plans).
 # Several minutes of filling; not part of make test.
 console-cost: ensure-postgres
-	CONSOLE_COST=$${CONSOLE_COST:-1} $(GO) test -count=1 -timeout 40m -run '^TestConsoleQueryCost$$' -v ./db
+	CONSOLE_COST=$${CONSOLE_COST:-1} $(GO) test -count=1 -timeout 40m -run '^TestConsole(QueryCost|IndexWAL)$$' -v ./db
 
 # The console's browser test, saving each page in English and Chinese to
 # docs/screenshots/ (shown in the README).

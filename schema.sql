@@ -485,6 +485,6 @@ CREATE TRIGGER campaigns_audit_status
 -- the day. Without these indexes both read every delivery ever made. On a
 -- partitioned deliveries table an index on the parent applies to every
 -- partition.
-CREATE INDEX IF NOT EXISTS deliveries_wc_id_idx ON deliveries (wc_id, id);
+CREATE INDEX IF NOT EXISTS deliveries_wc_id_idx ON deliveries (wc_id);
 CREATE INDEX IF NOT EXISTS deliveries_w_id_sent_idx ON deliveries (w_id, sent_at)
     WHERE sent_at IS NOT NULL;

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/time/rate"
 
@@ -46,7 +47,6 @@ var (
 	errForbidden    = errors.New("this needs the write token")
 	errBadCSRF      = errors.New("the form is stale or was not sent by the console; reload the page and try again")
 	errNotFound     = errors.New("not found")
-	errTooMany      = errors.New("too many failed logins from this address; wait a minute")
 )
 
 // principal is who makes a request and what they may do.
@@ -347,10 +347,8 @@ func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8RuneStart(s[n]) {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return s[:n]
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -98,18 +98,9 @@ func funcs(lang string, loc *time.Location) template.FuncMap {
 			}
 			return "—"
 		},
-		"rate":    func(r campaign.LiveRun) string { return fmt.Sprintf("%.2f", r.RatePerSecond()) },
-		"percent": func(part, whole int) int { return percent(part, whole) },
-		"add":     func(a, b int) int { return a + b },
+		"rate": func(r campaign.LiveRun) string { return fmt.Sprintf("%.2f", r.RatePerSecond()) },
+		"add":  func(a, b int) int { return a + b },
 	}
-}
-
-// percent is part of whole in whole percent, 0 for an empty whole.
-func percent(part, whole int) int {
-	if whole <= 0 {
-		return 0
-	}
-	return part * 100 / whole
 }
 
 // serve runs a pageFunc and answers with JSON under /api/, else HTML.

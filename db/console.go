@@ -48,7 +48,7 @@ const (
 	maxRateSeconds   = 120
 	// maxRateDeliveries bounds the attempts the chart reads: those of the
 	// run's most recently updated deliveries.
-	maxRateDeliveries = 5000
+	maxRateDeliveries = 2000
 	maxAccounts       = 200
 	maxAttempts       = 500
 )

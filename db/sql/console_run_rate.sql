@@ -12,7 +12,12 @@ WITH recent AS (
 )
 SELECT date_trunc('second', a.started_at) AS at, count(*)
 FROM recent d
-JOIN delivery_attempts a ON a.delivery_id = d.id
+-- Per delivery through its key; the LIMIT (no delivery has more attempts
+-- than retry.max_attempts allows) keeps the planner from hashing the whole
+-- attempts table instead.
+CROSS JOIN LATERAL (
+    SELECT started_at FROM delivery_attempts x WHERE x.delivery_id = d.id ORDER BY x.attempt LIMIT 1000
+) a
 GROUP BY 1
 ORDER BY 1 DESC
 LIMIT @limit
