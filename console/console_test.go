@@ -55,9 +55,9 @@ func (c *clock) add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// fixture is a console on a database of its own holding one campaign
-// ("spring", recipients a, b, c) with one completed run: a sent, b failed,
-// c unknown.
+// fixture is a console on a database of its own holding one recurring
+// campaign ("spring", recipients a, b, c, still active) with one completed
+// run: a sent, b failed, c unknown.
 type fixture struct {
 	t          *testing.T
 	pool       *pgxpool.Pool
@@ -77,20 +77,41 @@ func newFixture(t *testing.T, proxy string) *fixture {
 		    INSERT INTO applet_templates (name, img_url, content)
 		    VALUES ('t', 'https://cdn.example.com/a.jpg', '<msg><appmsg><title>Spring sale</title><des>Ten percent</des><weappinfo><pagepath>pages/index</pagepath></weappinfo></appmsg></msg>')
 		    RETURNING id)
-		INSERT INTO campaigns (name, template_id, w_id, recipients, start_at)
-		SELECT 'spring', id, 'wid-secret-account', ARRAY['wxid_a','wxid_b','wxid_c'], now() - interval '1 second'
+		INSERT INTO campaigns (name, template_id, w_id, recipients, start_at, schedule)
+		SELECT 'spring', id, 'wid-secret-account', ARRAY['wxid_a','wxid_b','wxid_c'], now() - interval '1 second', '0 3 * * *'
 		FROM t RETURNING id`)
 	run, err := store.CreateRun(ctx, f.campaignID, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.runID = run.ID
-	f.exec(`UPDATE deliveries SET status = 'sent', sent_at = now(), last_code = '1000' WHERE run_id = $1 AND wc_id = 'wxid_a'`, run.ID)
-	f.exec(`UPDATE deliveries SET status = 'failed', last_code = '1002', last_error = 'blocked' WHERE run_id = $1 AND wc_id = 'wxid_b'`, run.ID)
-	f.exec(`UPDATE deliveries SET status = 'unknown', last_error = 'timeout' WHERE run_id = $1 AND wc_id = 'wxid_c'`, run.ID)
-	f.exec(`UPDATE campaign_runs SET status = 'completed', started_at = now(), finished_at = now() WHERE id = $1`, run.ID)
-	f.exec(`INSERT INTO delivery_attempts (delivery_id, attempt, started_at, http_status, code, response)
-		SELECT id, 1, now(), 200, '1002', '{"code":"1002","message":"blocked"}' FROM deliveries WHERE wc_id = 'wxid_b'`)
+	// Sent as the dispatcher records results: a sent, b failed (1002), c
+	// unknown; the run completes.
+	ds, err := store.Claim(ctx, campaign.ClaimParams{Limit: 10, Lease: time.Minute})
+	if err != nil || len(ds) != 3 {
+		t.Fatalf("claim: %d, %v", len(ds), err)
+	}
+	results := make([]campaign.Result, len(ds))
+	for i, d := range ds {
+		results[i] = campaign.Result{Delivery: d, Attempt: campaign.Attempt{StartedAt: time.Now(), HTTPStatus: 200}}
+		r := &results[i]
+		switch d.WcID {
+		case "wxid_a":
+			r.Status, r.Attempt.Outcome, r.Attempt.Code, r.Attempt.Response = campaign.DeliverySent, campaign.OutcomeSent, "1000", `{"code":"1000"}`
+			r.Attempt.Receipt = &campaign.Receipt{MsgID: 1, NewMsgID: 2, CreateTime: 3, WcID: d.WcID}
+		case "wxid_b":
+			r.Status, r.Error, r.Attempt.Outcome, r.Attempt.Code = campaign.DeliveryFailed, "blocked", campaign.OutcomeFailed, "1002"
+			r.Attempt.Error, r.Attempt.Response = "blocked", `{"code":"1002","message":"blocked"}`
+		default:
+			r.Status, r.Error, r.Attempt.Outcome, r.Attempt.HTTPStatus = campaign.DeliveryUnknown, "timeout", campaign.OutcomeAmbiguous, 0
+		}
+	}
+	if _, err := store.Record(ctx, results); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.int64(`SELECT count(*) FROM campaign_runs WHERE id = $1 AND status = 'completed'`, run.ID); n != 1 {
+		t.Fatal("the fixture's run did not complete")
+	}
 	cfg := console.Config{ReadToken: readToken, WriteToken: writeToken, Location: time.UTC,
 		Pacing: campaign.DefaultPacing(), Clock: f.clock}
 	if proxy != "" {

@@ -8,24 +8,46 @@ import (
 	"github.com/broadcaster/broadcaster/campaign"
 )
 
-// consoleFixture is one run of four recipients: a sent, b failed (code
-// 1002), c unknown, d pending; a's delivery has two attempts.
+// consoleFixture is one run of four recipients, sent through the store as
+// the dispatcher records results: a sent after two attempts (1001, then
+// 1000), b failed (code 1002), c unknown, d pending after a 1001.
 func consoleFixture(t *testing.T) (*fixture, campaign.Run) {
 	t.Helper()
 	f := newFixture(t)
 	c := f.campaign([]string{"wxid_a", "wxid_b", "wxid_c", "wxid_d"})
 	r := f.run(c)
-	f.exec(`UPDATE campaign_runs SET status = 'running', started_at = now() WHERE id = $1`, r.ID)
-	f.exec(`UPDATE deliveries SET status = 'sent', sent_at = now(), w_id = 'w1', last_code = '1000', attempts = 2
-		WHERE run_id = $1 AND wc_id = 'wxid_a'`, r.ID)
-	f.exec(`UPDATE deliveries SET status = 'failed', last_code = '1002', last_error = 'blocked', attempts = 1
-		WHERE run_id = $1 AND wc_id = 'wxid_b'`, r.ID)
-	f.exec(`UPDATE deliveries SET status = 'unknown', last_error = 'timeout', attempts = 1
-		WHERE run_id = $1 AND wc_id = 'wxid_c'`, r.ID)
-	f.exec(`INSERT INTO delivery_attempts (delivery_id, attempt, started_at, http_status, code, response)
-		SELECT id, n, now() - (2 - n) * interval '1 second', 200, '100' || (n - 1)::text, '{"code":"100' || (n - 1)::text || '"}'
-		FROM deliveries, generate_series(1, 2) n WHERE run_id = $1 AND wc_id = 'wxid_a'`, r.ID)
-	f.exec(`INSERT INTO sending_accounts (w_id, consecutive_failures, last_failure_at) VALUES ('w1', 0, NULL)`)
+	now := f.now()
+	attempt := func(code string, at time.Time) campaign.Attempt {
+		a := campaign.Attempt{StartedAt: at, HTTPStatus: 200, Code: code, Response: `{"code":"` + code + `"}`}
+		switch code {
+		case "1000":
+			a.Outcome = campaign.OutcomeSent
+		case "1001":
+			a.Outcome = campaign.OutcomeRetry
+		case "":
+			a.Outcome, a.HTTPStatus, a.Response = campaign.OutcomeAmbiguous, 0, ""
+		default:
+			a.Outcome = campaign.OutcomeFailed
+		}
+		return a
+	}
+	by := map[string]campaign.Delivery{}
+	for _, d := range f.claim(10) {
+		by[d.WcID] = d
+	}
+	f.record(
+		campaign.Result{Delivery: by["wxid_a"], Status: campaign.DeliveryPending, Error: "code 1001: busy", Attempt: attempt("1001", now.Add(-time.Second))},
+		campaign.Result{Delivery: by["wxid_b"], Status: campaign.DeliveryFailed, Error: "blocked", Attempt: attempt("1002", now)},
+		campaign.Result{Delivery: by["wxid_c"], Status: campaign.DeliveryUnknown, Error: "timeout", Attempt: attempt("", now)},
+		campaign.Result{Delivery: by["wxid_d"], Status: campaign.DeliveryPending, RetryIn: time.Hour, Error: "code 1001: busy", Attempt: attempt("1001", now)},
+	)
+	again := f.claim(10)
+	if len(again) != 1 || again[0].WcID != "wxid_a" {
+		t.Fatalf("second claim: %+v", again)
+	}
+	sent := attempt("1000", now)
+	sent.Receipt = &campaign.Receipt{MsgID: 1, NewMsgID: 2, CreateTime: 3, WcID: "wxid_a"}
+	f.record(campaign.Result{Delivery: again[0], Status: campaign.DeliverySent, Attempt: sent})
 	return f, r
 }
 
@@ -36,7 +58,7 @@ func TestConsoleRunQueries(t *testing.T) {
 	if err != nil || len(live) != 1 {
 		t.Fatalf("LiveRuns = %+v, %v", live, err)
 	}
-	if l := live[0]; l.Sent != 1 || l.Failed != 1 || l.Unknown != 1 || l.Pending != 1 || l.SentLastMinute != 3 {
+	if l := live[0]; l.Sent != 1 || l.Failed != 1 || l.Unknown != 1 || l.Pending != 1 || l.SentLastMinute != 3 || l.Status != campaign.RunRunning {
 		t.Errorf("live run = %+v", l)
 	}
 	runs, err := f.store.Runs(f.ctx, campaign.RunFilter{Status: campaign.RunRunning})
@@ -88,12 +110,13 @@ func TestConsoleRecipientAccountsCampaigns(t *testing.T) {
 	t.Parallel()
 	f, r := consoleFixture(t)
 	ds, as, err := f.store.Recipient(f.ctx, "wxid_a", 10)
-	if err != nil || len(ds) != 1 || len(as) != 2 || as[0].Response != `{"code":"1000"}` {
+	if err != nil || len(ds) != 1 || len(as) != 2 || as[0].Response != `{"code":"1001"}` || as[1].Response != `{"code":"1000"}` {
 		t.Fatalf("Recipient = %+v %+v, %v", ds, as, err)
 	}
 	if ds, _, _ := f.store.Recipient(f.ctx, "wxid_nobody", 10); len(ds) != 0 {
 		t.Errorf("Recipient of nobody = %+v", ds)
 	}
+	f.exec(`UPDATE sending_accounts SET tokens = 0, refilled_at = now()`) // just sent: paced
 	now := f.now()
 	pacing := campaign.DefaultPacing()
 	accounts, err := f.store.Accounts(f.ctx, campaign.AccountsQuery{Now: now, Since: now.Add(-time.Hour), Pacing: pacing})
