@@ -39,6 +39,8 @@ var (
 	consoleCampaignsSQL string
 	//go:embed sql/console_audience.sql
 	consoleAudienceSQL string
+	//go:embed sql/console_no_jit.sql
+	consoleNoJITSQL string
 )
 
 // Limits of the console's smaller listings.
@@ -61,7 +63,7 @@ func (s *Store) LiveRuns(ctx context.Context, now time.Time) ([]campaign.LiveRun
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
-	runs, err := s.RunSummaries(ctx, ids)
+	runs, err := s.figures(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +94,7 @@ func (s *Store) Runs(ctx context.Context, f campaign.RunFilter) ([]campaign.RunP
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
-	runs, err := s.RunSummaries(ctx, ids)
+	runs, err := s.figures(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +104,7 @@ func (s *Store) Runs(ctx context.Context, f campaign.RunFilter) ([]campaign.RunP
 
 // Run returns one run's figures, or campaign.ErrNotFound.
 func (s *Store) Run(ctx context.Context, id int64) (campaign.RunProgress, error) {
-	runs, err := s.RunSummaries(ctx, []int64{id})
+	runs, err := s.figures(ctx, []int64{id})
 	if err != nil {
 		return campaign.RunProgress{}, err
 	}
@@ -287,6 +289,27 @@ func (s *Store) campaigns(ctx context.Context, args pgx.NamedArgs) ([]campaign.C
 		return nil, fmt.Errorf("campaigns: %w", err)
 	}
 	return cs, nil
+}
+
+// figures reads campaign_run_summary for the runs ids
+// (progress_run_summaries.sql), without JIT (see console_no_jit.sql).
+func (s *Store) figures(ctx context.Context, ids []int64) ([]campaign.RunProgress, error) {
+	var runs []campaign.RunProgress
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, consoleNoJITSQL); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, runSummariesSQL, pgx.NamedArgs{"runs": ids})
+		if err != nil {
+			return err
+		}
+		runs, err = pgx.CollectRows(rows, scanRunProgress)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("run figures: %w", err)
+	}
+	return runs, nil
 }
 
 // ids runs a query that returns one bigint column.
