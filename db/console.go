@@ -50,7 +50,7 @@ const (
 	maxRateSeconds   = 120
 	// maxRateDeliveries bounds the attempts the chart reads: those of the
 	// run's most recently updated deliveries.
-	maxRateDeliveries = 2000
+	maxRateDeliveries = 1000
 	maxAccounts       = 200
 	maxAttempts       = 500
 )
