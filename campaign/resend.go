@@ -52,8 +52,8 @@ func ResendStatuses() []DeliveryStatus {
 }
 
 // CheckResend refuses a request the store need not look at: no run named, no
-// request time, or a status set empty or outside ResendStatuses. It returns the statuses
-// de-duplicated and sorted, as the store queries them.
+// request time, or a status set empty or outside ResendStatuses. It returns
+// the statuses de-duplicated and sorted, as the store queries them.
 func CheckResend(r ResendRequest) ([]DeliveryStatus, error) {
 	if r.RunID <= 0 {
 		return nil, refused("no run named: give the id of the run to re-send")

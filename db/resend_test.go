@@ -313,6 +313,32 @@ func TestResendRunFollowsItsCampaign(t *testing.T) {
 	}
 }
 
+// A one-shot campaign re-activated after its run is done once its resend is:
+// its one firing is closed already.
+func TestResendCompletesAnActiveOneShot(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	campaignID, orig := f.ended(map[string]campaign.DeliveryStatus{"a": failed})
+	f.exec(`UPDATE campaigns SET status = 'active' WHERE id = $1`, campaignID)
+	res, err := f.store.Resend(f.ctx, campaign.ResendRequest{RunID: orig.ID, Statuses: campaign.ResendStatuses(), Actor: cliActor, Now: f.now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := f.claim(10)
+	if len(ds) != 1 {
+		t.Fatalf("claimed %v, want the resend's delivery", ds)
+	}
+	f.record(campaign.Result{Delivery: ds[0], Status: campaign.DeliverySent, Attempt: campaign.Attempt{HTTPStatus: 200, Code: "1000"}})
+	var runStatus, campStatus string
+	if err := f.pool.QueryRow(f.ctx, `SELECT r.status, c.status FROM campaign_runs r JOIN campaigns c ON c.id = r.campaign_id WHERE r.id = $1`,
+		res.NewRunID).Scan(&runStatus, &campStatus); err != nil {
+		t.Fatal(err)
+	}
+	if runStatus != "completed" || campStatus != "completed" {
+		t.Errorf("after the resend: run %s, campaign %s; want both completed", runStatus, campStatus)
+	}
+}
+
 // A resend run is no firing: while it sends, a recurring campaign's next
 // firing is not skipped as overlapping, nor is its time the latest firing.
 func TestResendIsNoFiring(t *testing.T) {
@@ -433,5 +459,78 @@ func TestResendWakesDaemons(t *testing.T) {
 	}
 	if c := next(); c.CampaignID != campaignID || c.Status != campaign.StatusCompleted {
 		t.Fatalf("change after a resend = %+v, want campaign %d (completed)", c, campaignID)
+	}
+}
+
+// A role that may change campaigns needs no grant on audit_log for its
+// changes to be recorded, under its own name; audit_log's writer is for
+// triggers only.
+func TestAuditTriggerNeedsNoGrant(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	id := f.campaign([]string{"a"})
+	role := "ops_" + strings.ReplaceAll(f.str(`SELECT gen_random_uuid()::text`), "-", "")
+	f.exec(`CREATE ROLE ` + role)
+	t.Cleanup(func() {
+		_, _ = f.pool.Exec(f.ctx, `DROP OWNED BY `+role)
+		_, _ = f.pool.Exec(f.ctx, `DROP ROLE `+role)
+	})
+	f.exec(`GRANT SELECT, UPDATE ON campaigns TO ` + role)
+	tx, err := f.pool.Begin(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(f.ctx) }()
+	for _, sql := range []string{`SET LOCAL ROLE ` + role, `UPDATE campaigns SET status = 'paused' WHERE id = ` + itoa(id)} {
+		if _, err := tx.Exec(f.ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	if err := tx.Commit(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if who := f.str(`SELECT who FROM audit_log WHERE action = 'pause'`); who != role {
+		t.Errorf("pause recorded as %q, want the role %q", who, role)
+	}
+	_, err = f.pool.Exec(f.ctx, `SELECT broadcaster_audit_write('mallory', 'sql', NULL, 'pause', 'campaign 1', '{}')`)
+	if err == nil || !strings.Contains(err.Error(), "audit triggers only") {
+		t.Errorf("a direct call of broadcaster_audit_write: %v, want it refused", err)
+	}
+}
+
+// Two resends of one run at once (a double click) make one new run: the
+// second waits for the first and finds its recipients taken.
+func TestConcurrentResendsSendOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	_, orig := f.ended(map[string]campaign.DeliveryStatus{"a": failed, "b": unknown})
+	errs := make(chan error, 2)
+	var wg conc.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			_, err := f.store.Resend(f.ctx, campaign.ResendRequest{RunID: orig.ID, Statuses: campaign.ResendStatuses(),
+				Actor: cliActor, Now: time.Now()})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	var ok, refusals int
+	for err := range errs {
+		var refusal *campaign.RefusedError
+		switch {
+		case err == nil:
+			ok++
+		case errors.As(err, &refusal):
+			refusals++
+		default:
+			t.Errorf("concurrent resend: %v", err)
+		}
+	}
+	if ok != 1 || refusals != 1 {
+		t.Errorf("%d resends made, %d refused; want one of each", ok, refusals)
+	}
+	if n := f.int64(`SELECT count(*) FROM deliveries d JOIN campaign_runs r ON r.id = d.run_id WHERE r.resend_of = $1`, orig.ID); n != 2 {
+		t.Errorf("%d deliveries in resends of run %d, want 2", n, orig.ID)
 	}
 }

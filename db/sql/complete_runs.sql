@@ -1,6 +1,8 @@
 -- Completes the open runs that have nothing left to send — those named in @runs,
--- or all open runs when @runs is NULL — and the one-shot campaigns they belong to
--- (not for a resend run: a campaign's status is its firings' business).
+-- or all open runs when @runs is NULL — and the active one-shot campaigns they
+-- belong to. A resend run's completion leaves a completed campaign completed
+-- and a paused one paused; an active one-shot campaign (re-activated after its
+-- run) is done once its resend is: its one firing is closed already.
 -- Returns the runs it completed.
 WITH done AS (
     UPDATE campaign_runs r
@@ -12,13 +14,12 @@ WITH done AS (
       AND NOT EXISTS (
           SELECT 1 FROM deliveries d
           WHERE d.run_id = r.id AND d.status IN ('pending', 'sending'))
-    RETURNING r.id, r.campaign_id, r.resend_of
+    RETURNING r.id, r.campaign_id
 ), one_shots AS (
     UPDATE campaigns c
     SET status = 'completed'
     FROM done
     WHERE c.id = done.campaign_id
-      AND done.resend_of IS NULL
       AND c.status = 'active'
       AND nullif(btrim(c.schedule), '') IS NULL
 )
