@@ -205,9 +205,8 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// Filter failures.
 	do(t, ctx, "filter failures", chromedp.Navigate(fmt.Sprintf("%s/runs/%d", base, runID)),
-		chromedp.SetValue(chromedp.ID("filter-status"), "failed"),
-		chromedp.Click(chromedp.ID("filter")),
-		chromedp.WaitVisible(chromedp.ID("deliveries")))
+		chromedp.SetValue(chromedp.ID("filter-status"), "failed"))
+	submit(t, ctx, "filter", chromedp.Click(chromedp.ID("filter")))
 	rows := value(t, ctx, "failed rows", chromedp.Evaluate[[]string](
 		`[...document.querySelectorAll("#deliveries tbody tr td:nth-child(2)")].map(td => td.textContent)`))
 	slices.Sort(rows)
@@ -217,9 +216,8 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// Search a recipient: every attempt with the raw answer.
 	do(t, ctx, "search recipient", chromedp.Navigate(base+"/recipients"),
-		chromedp.SendKeys(chromedp.ID("wc-id"), "wxid_3"),
-		chromedp.Click(chromedp.ID("search")),
-		chromedp.WaitVisible(chromedp.CSS("pre.raw")))
+		chromedp.SendKeys(chromedp.ID("wc-id"), "wxid_3"))
+	submit(t, ctx, "search", chromedp.Click(chromedp.ID("search")))
 	if answer := value(t, ctx, "raw answer", chromedp.Text(chromedp.CSS("pre.raw"))); !strings.Contains(answer, "1002") {
 		t.Errorf("raw answer of wxid_3: %q", answer)
 	}
@@ -316,6 +314,22 @@ func value[T any](t *testing.T, ctx context.Context, what string, a chromedp.Act
 		t.Fatalf("%s: %v", what, err)
 	}
 	return v
+}
+
+// submit runs steps that submit a form and waits until the page they ask
+// for has loaded, so that no element of the page before is read in its
+// place; the page must answer 200.
+func submit(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, steps...)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if resp.Status != http.StatusOK {
+		t.Fatalf("%s: HTTP %d", what, resp.Status)
+	}
 }
 
 // login logs in at the form as name with token.
