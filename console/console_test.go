@@ -445,7 +445,7 @@ func TestPagesShowWhatOperatorsAsk(t *testing.T) {
 	}{
 		{"/runs/" + itoa(f.runID) + "?status=failed", []string{"wxid_b", "blocked", "<svg", "1002"}},
 		{"/runs/" + itoa(f.runID) + "?code=1002", []string{"wxid_b"}},
-		{"/recipients?wc_id=wxid_b", []string{"blocked", "{&#34;code&#34;:&#34;1002&#34;"}},
+		{"/recipients?wc_id=wxid_b", []string{"blocked", "{&#34;code&#34;:&#34;1002&#34;", "attempts: 1 ·"}},
 		{"/campaigns/" + itoa(f.campaignID), []string{"Spring sale", "Ten percent", "pages/index", "https://cdn.example.com/a.jpg", ">3 recipients<"}},
 		{"/runs?campaign=" + itoa(f.campaignID) + "&status=completed", []string{"spring"}},
 	}

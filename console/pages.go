@@ -159,10 +159,11 @@ type recipientView struct {
 	Searched   bool
 }
 
-// recipientDelivery is a delivery with its attempts.
+// recipientDelivery is a delivery with its attempts (History: the
+// delivery's own Attempts field is their count).
 type recipientDelivery struct {
 	campaign.DeliveryView
-	Attempts []campaign.AttemptView
+	History []campaign.AttemptView
 }
 
 func (c *Console) recipientPage(r *http.Request) (page, error) {
@@ -178,7 +179,7 @@ func (c *Console) recipientPage(r *http.Request) (page, error) {
 			byDelivery[a.DeliveryID] = append(byDelivery[a.DeliveryID], a)
 		}
 		for _, d := range ds {
-			v.Deliveries = append(v.Deliveries, recipientDelivery{DeliveryView: d, Attempts: byDelivery[d.ID]})
+			v.Deliveries = append(v.Deliveries, recipientDelivery{DeliveryView: d, History: byDelivery[d.ID]})
 		}
 	}
 	return page{Template: "recipient", Title: "Recipient", Data: v}, nil
