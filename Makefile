@@ -13,12 +13,16 @@ TEST_TIMEOUT ?= 5m
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME  ?= 10s
 
-.PHONY: all build test vet lint bench bench-go fuzz demo chaos ensure-postgres schema clean
+.PHONY: all build test vet lint bench bench-go fuzz demo console screenshots console-cost chaos ensure-postgres ensure-chromium schema clean
 
 all: lint build test
 
 ensure-postgres:
 	@bash scripts/ensure-postgres
+
+# Chromium and the Noto CJK fonts, for the console's browser test.
+ensure-chromium:
+	@bash scripts/ensure-chromium
 
 build:
 	$(GO) build -o $(BIN) ./cmd/broadcaster
@@ -26,7 +30,7 @@ build:
 vet:
 	$(GO) vet ./...
 
-test: ensure-postgres vet
+test: ensure-postgres ensure-chromium vet
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # gofmt plus vet; no third-party linters, so it runs anywhere Go does.
@@ -63,6 +67,23 @@ schema:
 
 demo: ensure-postgres
 	$(GO) run ./cmd/broadcaster demo
+
+# The demo, then its database, simulated API and a daemon kept running with
+# the operator console open: prints the URL and tokens; Ctrl-C stops it all.
+console: ensure-postgres
+	$(GO) run ./cmd/broadcaster demo --console
+
+# EXPLAIN (ANALYZE, BUFFERS) of every console query on 1,000,000 deliveries
+# (CONSOLE_COST=N for another size, CONSOLE_COST_PLANS=1 to print the plans).
+# Several minutes of filling; not part of make test.
+console-cost: ensure-postgres
+	CONSOLE_COST=$${CONSOLE_COST:-1} $(GO) test -count=1 -timeout 40m -run '^TestConsole(QueryCost|IndexWAL)$$' -v ./db
+
+# The console's browser test, saving each page in English and Chinese to
+# docs/screenshots/ (shown in the README).
+screenshots: ensure-postgres ensure-chromium
+	mkdir -p docs/screenshots
+	BROADCASTER_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestConsoleInABrowser$$' ./cmd/broadcaster
 
 # Fault experiments against the real binary (issue 8): PostgreSQL stopped and
 # started under it, kill -9, SIGTERM, a role that cannot write. Each runs on

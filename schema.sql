@@ -994,3 +994,19 @@ CREATE TRIGGER campaigns_audit_status
     AFTER UPDATE OF status ON campaigns
     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
     EXECUTE FUNCTION broadcaster_audit_campaign_status();
+
+-- ==== migrations/0011_console.sql ====
+
+-- The operator console (issue 12) searches a recipient's deliveries by wcId
+-- ("why did this customer get nothing?") and counts each account's sends of
+-- the day. Without these indexes both read every delivery ever made. On a
+-- partitioned deliveries table an index on the parent applies to every
+-- partition. (wc_id) alone, not (wc_id, id): its entries deduplicate, and a
+-- recipient has one delivery per run it was in, sorted after the lookup.
+-- Building them blocks writes to deliveries while it runs (a migration is
+-- one transaction, so not CONCURRENTLY): seconds per million rows.
+--
+-- Expand only: new indexes the previous release does not use.
+CREATE INDEX IF NOT EXISTS deliveries_wc_id_idx ON deliveries (wc_id);
+CREATE INDEX IF NOT EXISTS deliveries_w_id_sent_idx ON deliveries (w_id, sent_at)
+    WHERE sent_at IS NOT NULL;

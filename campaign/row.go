@@ -175,3 +175,15 @@ func (r RecurringRow) Recurring() (RecurringCampaign, error) {
 	}
 	return rc, err
 }
+
+// ValidateRow judges a campaign's row as the scheduler does when it fires:
+// first what the row holds (Campaign), then whether the campaign can be
+// sent (Validate). `broadcaster check` and the console's campaign page
+// report its error the same way.
+func ValidateRow(row CampaignRow) (*Prepared, error) {
+	c, err := row.Campaign()
+	if err != nil {
+		return nil, err
+	}
+	return Validate(c)
+}

@@ -20,6 +20,8 @@ var (
 	demoSeedSQL string
 	//go:embed sql/demo_create_database.sql
 	demoCreateDatabaseSQL string
+	//go:embed sql/demo_seed_recurring.sql
+	demoSeedRecurringSQL string
 	//go:embed sql/demo_drop_database.sql
 	demoDropDatabaseSQL string
 )
@@ -137,6 +139,17 @@ func (s *Store) SeedDemo(ctx context.Context, d DemoSeed) (int64, error) {
 	}).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("seed demo: %w", err)
+	}
+	return id, nil
+}
+
+// SeedDemoRecurring inserts a copy of demo campaign campaignID that fires
+// on schedule, for `demo --console`, and returns its id.
+func (s *Store) SeedDemoRecurring(ctx context.Context, campaignID int64, name, schedule string) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, demoSeedRecurringSQL, pgx.NamedArgs{"campaign": campaignID, "name": name, "schedule": schedule}).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("seed recurring demo campaign: %w", err)
 	}
 	return id, nil
 }

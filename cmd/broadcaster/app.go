@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -57,6 +58,9 @@ type app struct {
 	log        zerolog.Logger
 	configPath string
 	explicit   bool
+	// onHTTP, when set, learns the address http.listen was bound to
+	// (demo --console prints it).
+	onHTTP func(net.Addr)
 }
 
 // run parses the global flags, picks the command and maps its error to an

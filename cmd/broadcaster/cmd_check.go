@@ -114,16 +114,6 @@ type checkedCampaign struct {
 	coverURL string // rendered img_url, "" when invalid
 }
 
-// validate judges a campaign's row as the scheduler does when it fires:
-// first what the row holds, then whether the campaign can be sent.
-func validate(row campaign.CampaignRow) (*campaign.Prepared, error) {
-	c, err := row.Campaign()
-	if err != nil {
-		return nil, err
-	}
-	return campaign.Validate(c)
-}
-
 // checkCampaigns validates every campaign check looks at, reads the
 // findings about their audiences and, with network, probes their covers.
 func (a *app) checkCampaigns(ctx context.Context, r *checkReport, store *db.Store, network, allowPrivate bool) (int, error) {
@@ -144,7 +134,7 @@ func (a *app) checkCampaigns(ctx context.Context, r *checkReport, store *db.Stor
 	var covers []string
 	for i, c := range rows {
 		checked[i].CheckedCampaign = c
-		p, err := validate(c.CampaignRow)
+		p, err := campaign.ValidateRow(c.CampaignRow)
 		if err != nil {
 			checked[i].invalid = err
 			continue

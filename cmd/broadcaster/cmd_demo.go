@@ -32,9 +32,11 @@ const seedImgURL = "http://photocdn.sohu.com/20120323/Img338614056.jpg"
 const demoToken = "demo-token"
 
 func runDemo(ctx context.Context, a *app, args []string) error {
-	fs := a.flags("demo", "[--recipients N] [--fail-rate R]")
+	fs := a.flags("demo", "[--recipients N] [--fail-rate R] [--console [--listen ADDR]]")
 	people := fs.Int("recipients", 300, "how many people to send to (a sixth as many @chatroom groups are added)")
 	failRate := fs.Float64("fail-rate", 0.15, "share of answers the simulated API gives code 1001 (`0..1`), to show retries")
+	withConsole := fs.Bool("console", false, "then keep the database, the simulated API and a daemon running with the operator console open, until Ctrl-C")
+	listen := fs.String("listen", "127.0.0.1:0", "with --console, the console's `address` (port 0: any free port)")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
@@ -42,6 +44,9 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("%w: --recipients must be 1..100000 and --fail-rate in [0, 1)", errUsage)
 	}
 	d := demo{app: a, out: a.stdout, started: time.Now(), log: a.log}
+	if *withConsole {
+		d.console = *listen
+	}
 	if a.cfg.Log.Level == config.Default().Log.Level { // keep the showcase's output for the showcase
 		d.log = a.log.Level(zerolog.WarnLevel)
 	}
@@ -53,6 +58,7 @@ type demo struct {
 	out     interface{ Write([]byte) (int, error) }
 	started time.Time
 	log     zerolog.Logger
+	console string // with --console, the address to serve it on; "" without
 }
 
 func (d demo) step(format string, args ...any) {
@@ -106,7 +112,10 @@ func (d demo) run(ctx context.Context, people int, failRate float64) error {
 		d.step("interrupted: cleaning up")
 		return nil
 	}
-	return d.report(ctx, store, id, run.ID, api, audience)
+	if err := d.report(ctx, store, id, run.ID, api, audience); err != nil || d.console == "" {
+		return err
+	}
+	return d.serveConsole(ctx, store, dbURL, api, id)
 }
 
 // database returns the database to use and how to remove it: a database of
@@ -249,6 +258,9 @@ func (d demo) report(ctx context.Context, store *db.Store, campaignID, runID int
 	fmt.Fprintf(d.out, "The simulated API saw %d requests, for %d recipients, all the demo's own: %d sent, %d answered 1001; at most %d in flight.\n",
 		st.Requests, reached, st.Sent, st.Failed, st.MaxInFlight)
 	d.step("done in %s", time.Since(d.started).Round(100*time.Millisecond))
+	if d.console == "" {
+		d.step("to watch a broadcast in the operator console: make console (broadcaster demo --console)")
+	}
 	return nil
 }
 

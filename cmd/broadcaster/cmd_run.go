@@ -181,11 +181,24 @@ func (a *app) httpServer(ctx context.Context, s *services) (*metrics.Server, err
 		return nil, nil
 	}
 	srv := &metrics.Server{Addr: a.cfg.HTTP.Listen, Registry: s.registry, Live: s.probes.live(), Ready: a.ready(s), Log: a.log}
+	if a.cfg.HTTP.Console {
+		c, err := a.newConsole(s.store)
+		if err != nil {
+			return nil, err
+		}
+		srv.Fallback = c
+		// The console's pages can take longer than a probe: a recipient
+		// with many attempts, a large run's figures.
+		srv.WriteTimeout = 30 * time.Second
+	}
 	addr, err := srv.Listen(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("http.listen: %w", err)
 	}
-	a.log.Info().Str("addr", addr.String()).Msg("serving /healthz and /metrics")
+	a.log.Info().Str("addr", addr.String()).Bool("console", a.cfg.HTTP.Console).Msg("serving /healthz and /metrics")
+	if a.onHTTP != nil {
+		a.onHTTP(addr)
+	}
 	return srv, nil
 }
 

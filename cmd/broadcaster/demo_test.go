@@ -37,6 +37,7 @@ func TestDemoWithAThrowawayDatabase(t *testing.T) {
 		"FROM campaign_run_summary",
 		"for 69 recipients, all the demo's own",
 		"done in",
+		"make console (broadcaster demo --console)",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)

@@ -251,6 +251,13 @@ func TestExitCodes(t *testing.T) {
 		{"no database", api, []string{"run", "--once"}, 2, "database.url", ""},
 		{"no api", map[string]string{"DATABASE_URL": unreachable}, []string{"run", "--once"}, 2, "api.base_url", ""},
 		{"unreachable database", with(map[string]string{"DATABASE_URL": unreachable}), []string{"run", "--once"}, 1, "cannot reach the database", "s3cret"},
+		{"console without listener", map[string]string{"BROADCASTER_HTTP_CONSOLE": "true", "BROADCASTER_HTTP_CONSOLE_READ_TOKEN": "read-token-0123456789"},
+			[]string{"run"}, 2, "http.console", ""},
+		{"console without read token", map[string]string{"BROADCASTER_HTTP_CONSOLE": "true", "BROADCASTER_HTTP_LISTEN": "127.0.0.1:0"},
+			[]string{"run"}, 2, "http.console_read_token", ""},
+		{"console bad proxy", map[string]string{"BROADCASTER_HTTP_CONSOLE_TRUSTED_PROXY": "10.0.0.1"}, []string{"run"}, 2, "http.console_trusted_proxy", ""},
+		{"console tokens alike", map[string]string{"BROADCASTER_HTTP_CONSOLE_READ_TOKEN": "same-token-0123456789",
+			"BROADCASTER_HTTP_CONSOLE_WRITE_TOKEN": "same-token-0123456789"}, []string{"run"}, 2, "http.console_write_token", "same-token"},
 		{"missing config file", nil, []string{"--config", "/nonexistent.yaml", "migrate"}, 2, "nonexistent.yaml", ""},
 	}
 	for _, tt := range tests {

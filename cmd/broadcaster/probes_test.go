@@ -31,6 +31,12 @@ func TestProbesDuringADatabaseOutage(t *testing.T) {
 	for _, path := range []string{"/livez", "/readyz", "/healthz"} {
 		waitProbe(ctx, t, base+path, http.StatusOK)
 	}
+	// The console is off unless http.console is set: nothing under /.
+	for _, path := range []string{"/", "/runs", "/api/now", "/login"} {
+		if code, _ := probe(t, base+path); code != http.StatusNotFound {
+			t.Errorf("GET %s without http.console: %d, want 404", path, code)
+		}
+	}
 
 	u, err := url.Parse(env["DATABASE_URL"])
 	if err != nil {

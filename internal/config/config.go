@@ -133,6 +133,19 @@ type HTTP struct {
 	// Listen is the host:port serving /healthz and /metrics; empty disables
 	// the listener.
 	Listen string `yaml:"listen"`
+	// Console mounts the operator console under / on Listen. Off by
+	// default: the console shows customer identifiers.
+	Console bool `yaml:"console"`
+	// ConsoleReadToken is required for any console page or /api/ call. It
+	// is a secret: String and Redacted hide it.
+	ConsoleReadToken string `yaml:"console_read_token"`
+	// ConsoleWriteToken also allows the console's writes (pause, resume,
+	// cancel, resend); empty means the console is read-only. A secret.
+	ConsoleWriteToken string `yaml:"console_write_token"`
+	// ConsoleTrustedProxy is the CIDR of the reverse proxy whose
+	// X-Forwarded-For and X-Forwarded-Proto are believed; empty believes
+	// none, so a client cannot forge the address written to audit_log.
+	ConsoleTrustedProxy string `yaml:"console_trusted_proxy"`
 }
 
 // Results is the results section.

@@ -95,6 +95,10 @@ func TestDefaultsMatchSpec(t *testing.T) {
 		"log.level":                    "info",
 		"log.format":                   "auto",
 		"http.listen":                  "",
+		"http.console":                 "false",
+		"http.console_read_token":      "",
+		"http.console_write_token":     "",
+		"http.console_trusted_proxy":   "",
 		"results.journal":              "",
 	}
 	keys := Keys()
@@ -273,7 +277,15 @@ func TestEveryKeySettableFromEnv(t *testing.T) {
 		"log.level":                    "debug",
 		"log.format":                   "json",
 		"http.listen":                  ":9090",
+		"http.console":                 "true",
+		"http.console_read_token":      "read-token-0123456789",
+		"http.console_write_token":     "write-token-0123456789",
+		"http.console_trusted_proxy":   "10.0.0.0/8",
 		"results.journal":              "/var/lib/broadcaster/results.journal",
+	}
+	// Keys that are valid only with others set.
+	companions := map[string]map[string]string{
+		"http.console": {"BROADCASTER_HTTP_LISTEN": ":9090", "BROADCASTER_HTTP_CONSOLE_READ_TOKEN": "read-token-0123456789"},
 	}
 	for _, k := range Keys() {
 		t.Run(k.Path, func(t *testing.T) {
@@ -282,7 +294,11 @@ func TestEveryKeySettableFromEnv(t *testing.T) {
 				t.Fatalf("add a test value for new key %s", k.Path)
 			}
 			for _, name := range k.Env {
-				cfg, err := Load("", false, env(map[string]string{name: want}))
+				vars := map[string]string{name: want}
+				for n, v := range companions[k.Path] {
+					vars[n] = v
+				}
+				cfg, err := Load("", false, env(vars))
 				if err != nil {
 					t.Fatalf("%s=%s: %v", name, want, err)
 				}
@@ -441,6 +457,15 @@ func TestValidate(t *testing.T) {
 		{"log.format", func(c *Config) { c.Log.Format = "" }},
 		{"http.listen", func(c *Config) { c.HTTP.Listen = "localhost:http" }},
 		{"http.listen", func(c *Config) { c.HTTP.Listen = ":70000" }},
+		{"http.console", func(c *Config) { c.HTTP.Console, c.HTTP.ConsoleReadToken = true, "read-token-0123456789" }},
+		{"http.console_read_token", func(c *Config) { c.HTTP.Console, c.HTTP.Listen = true, ":9090" }},
+		{"http.console_read_token", func(c *Config) { c.HTTP.ConsoleReadToken = "short" }},
+		{"http.console_write_token", func(c *Config) { c.HTTP.ConsoleWriteToken = "short" }},
+		{"http.console_write_token", func(c *Config) {
+			c.HTTP.ConsoleReadToken, c.HTTP.ConsoleWriteToken = "same-token-0123456789", "same-token-0123456789"
+		}},
+		{"http.console_trusted_proxy", func(c *Config) { c.HTTP.ConsoleTrustedProxy = "10.0.0.1" }},
+		{"http.console_trusted_proxy", func(c *Config) { c.HTTP.ConsoleTrustedProxy = "proxy.internal" }},
 		{"results.journal", func(c *Config) { c.Results.Journal = "results.journal" }},
 		{"results.journal", func(c *Config) { c.Results.Journal = "/var/lib/broadcaster/" }},
 		{"results.journal", func(c *Config) { c.Results.Journal = " /var/lib/broadcaster/j" }},
@@ -475,6 +500,13 @@ func TestValidateAccepts(t *testing.T) {
 		{"postgresql scheme", func(c *Config) { c.Database.URL = "postgresql://db/b" }},
 		{"https base", func(c *Config) { c.API.BaseURL = "https://api.example.com/v1" }},
 		{"max concurrency", func(c *Config) { c.Workers.Concurrency = MaxConcurrency }},
+		{"read-only console", func(c *Config) {
+			c.HTTP.Listen, c.HTTP.Console, c.HTTP.ConsoleReadToken = ":9090", true, "read-token-0123456789"
+		}},
+		{"console with writes behind a proxy", func(c *Config) {
+			c.HTTP.Listen, c.HTTP.Console, c.HTTP.ConsoleReadToken = ":9090", true, "read-token-0123456789"
+			c.HTTP.ConsoleWriteToken, c.HTTP.ConsoleTrustedProxy = "write-token-0123456789", "127.0.0.1/32"
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,14 +21,17 @@ const redactedToken = "[redacted]"
 // unparseable replaces a connection string too malformed to redact safely.
 const unparseable = "[redacted: unparseable connection string]"
 
-// Redacted returns a copy safe to log or print: api.token masked, and
+// Redacted returns a copy safe to log or print: api.token and the console
+// tokens masked, and
 // passwords removed from database.url and api.base_url.
 func (c Config) Redacted() Config {
 	c.Retry.Codes = slices.Clone(c.Retry.Codes)
 	c.Database.URL = RedactURL(c.Database.URL)
 	c.API.BaseURL = RedactURL(c.API.BaseURL)
-	if c.API.Token != "" {
-		c.API.Token = redactedToken
+	for _, secret := range []*string{&c.API.Token, &c.HTTP.ConsoleReadToken, &c.HTTP.ConsoleWriteToken} {
+		if *secret != "" {
+			*secret = redactedToken
+		}
 	}
 	return c
 }

@@ -51,6 +51,8 @@ func secretConfig(t *testing.T) Config {
 	c.API.Token = "tok-SECRET"
 	c.API.BaseURL = "https://u:base-SECRET@api.example.com"
 	c.Database.URL = "host=db password=db-SECRET dbname=app"
+	c.HTTP.ConsoleReadToken = "read-SECRET-0123456789"
+	c.HTTP.ConsoleWriteToken = "write-SECRET-0123456789"
 	return c
 }
 
@@ -60,6 +62,9 @@ func TestRedacted(t *testing.T) {
 	if r.API.Token != "[redacted]" || r.Database.URL != "host=db password=xxxxx dbname=app" ||
 		r.API.BaseURL != "https://u:xxxxx@api.example.com" {
 		t.Errorf("Redacted() = %+v", r.API)
+	}
+	if r.HTTP.ConsoleReadToken != "[redacted]" || r.HTTP.ConsoleWriteToken != "[redacted]" {
+		t.Errorf("Redacted() = %+v", r.HTTP)
 	}
 	if c.API.Token != "tok-SECRET" {
 		t.Error("Redacted modified the original")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -96,6 +97,10 @@ func (c Config) problems() []*Error {
 	cs.add("log.level", message(logging.ParseLevel(c.Log.Level)))
 	cs.add("log.format", message(logging.ParseFormat(c.Log.Format)))
 	cs.add("http.listen", checkListen(c.HTTP.Listen))
+	cs.add("http.console", checkConsole(c.HTTP))
+	cs.add("http.console_read_token", checkReadToken(c.HTTP))
+	cs.add("http.console_write_token", checkWriteToken(c.HTTP))
+	cs.add("http.console_trusted_proxy", checkCIDR(c.HTTP.ConsoleTrustedProxy))
 	cs.add("results.journal", checkJournal(c.Results.Journal))
 	return cs
 }
@@ -238,4 +243,53 @@ func checkDatabaseURL(s string) string {
 		return ""
 	}
 	return fmt.Sprintf("%q is not a PostgreSQL connection string (postgres://user:password@host/db or host=... dbname=...)", RedactURL(s))
+}
+
+// minTokenLength keeps console tokens out of guessing range even before the
+// login rate limit applies.
+const minTokenLength = 16
+
+// checkConsole insists on a listener for the console to be served on.
+func checkConsole(h HTTP) string {
+	if h.Console && h.Listen == "" {
+		return "needs http.listen: the console is served on that address"
+	}
+	return ""
+}
+
+// checkReadToken requires a long enough read token when the console is on:
+// without one, anybody who reaches the port would read customer identifiers.
+func checkReadToken(h HTTP) string {
+	switch {
+	case h.Console && h.ConsoleReadToken == "":
+		return "is not set; http.console needs it (env BROADCASTER_HTTP_CONSOLE_READ_TOKEN)"
+	case h.ConsoleReadToken != "" && len(h.ConsoleReadToken) < minTokenLength:
+		return fmt.Sprintf("must be at least %d characters long", minTokenLength)
+	}
+	return ""
+}
+
+// checkWriteToken allows none (a read-only console) or a long enough token
+// distinct from the read token, so that read access never grants writes.
+func checkWriteToken(h HTTP) string {
+	switch {
+	case h.ConsoleWriteToken == "":
+		return ""
+	case len(h.ConsoleWriteToken) < minTokenLength:
+		return fmt.Sprintf("must be at least %d characters long", minTokenLength)
+	case h.ConsoleWriteToken == h.ConsoleReadToken:
+		return "must differ from http.console_read_token, or read access would allow writes"
+	}
+	return ""
+}
+
+// checkCIDR accepts "" (no proxy trusted) or a CIDR such as 10.0.0.0/8.
+func checkCIDR(s string) string {
+	if s == "" {
+		return ""
+	}
+	if _, err := netip.ParsePrefix(s); err != nil {
+		return fmt.Sprintf("%q is not a CIDR (e.g. 10.0.0.0/8 or 127.0.0.1/32)", s)
+	}
+	return ""
 }

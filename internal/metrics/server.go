@@ -56,6 +56,9 @@ type Server struct {
 	// Log receives the address served and errors of scrapes and
 	// connections. The zero value discards them.
 	Log zerolog.Logger
+	// Fallback serves every path the probes and /metrics do not: the
+	// operator console when http.console is on; nil answers 404.
+	Fallback http.Handler
 
 	// Timeouts: reading a request, writing its answer, one probe (its
 	// checks run at once, each with the whole of it), and letting requests
@@ -141,6 +144,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /livez", live)
 	mux.Handle("GET /readyz", ready)
 	mux.Handle("GET /healthz", ready)
+	if s.Fallback != nil {
+		mux.Handle("/", s.Fallback)
+	}
 	return mux
 }
 

@@ -192,6 +192,25 @@ func TestServerRoutes(t *testing.T) {
 	}
 }
 
+// The console is mounted as the fallback: it gets every other path, and
+// never /metrics or the probes, which stay open to scrapers.
+func TestServerFallback(t *testing.T) {
+	t.Parallel()
+	_, reg := newMetrics(t, nil)
+	fallback := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	srv := startServer(t, &metrics.Server{Registry: reg, Fallback: fallback})
+	for path, want := range map[string]int{"/": http.StatusTeapot, "/runs/1": http.StatusTeapot, "/metrics": http.StatusOK, "/livez": http.StatusOK} {
+		resp, err := http.Get(srv.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+}
+
 func TestServerKeepsServingMetricsWhenPendingCountFails(t *testing.T) {
 	t.Parallel()
 	_, reg := newMetrics(t, nil)
