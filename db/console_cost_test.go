@@ -113,8 +113,8 @@ func fillConsoleCost(t *testing.T, ctx context.Context,
 		        now() - (%d - g) * interval '1 hour' + interval '20 minutes'
 		 FROM generate_series(1, %d) g`, runs, runs, runs, runs),
 		`UPDATE campaign_runs SET status = 'running', finished_at = NULL WHERE id = (SELECT max(id) FROM campaign_runs)`,
-		`INSERT INTO deliveries (run_id, campaign_id, wc_id, status, attempts, last_code, last_error, sent_at, w_id, updated_at, new_msg_id)
-		 SELECT r.id, r.campaign_id, 'wxid_' || ((g * 7919 + r.id * 104729) % 200000),
+		`INSERT INTO deliveries (run_id, run_created_at, campaign_id, wc_id, status, attempts, last_code, last_error, sent_at, w_id, updated_at, new_msg_id)
+		 SELECT r.id, r.created_at, r.campaign_id, 'wxid_' || ((g * 7919 + r.id * 104729) % 200000),
 		        CASE WHEN r.status = 'running' AND g > 5000 THEN 'pending'
 		             WHEN g % 50 = 0 THEN 'failed' WHEN g % 97 = 0 THEN 'unknown' ELSE 'sent' END,
 		        CASE WHEN r.status = 'running' AND g > 5000 THEN 0 ELSE 1 END,
@@ -125,9 +125,17 @@ func fillConsoleCost(t *testing.T, ctx context.Context,
 		        'wid-' || (r.campaign_id % 5), r.started_at + g * interval '100 milliseconds', 7000000000000000000 + g
 		 FROM campaign_runs r, generate_series(1, 10000) g
 		 ORDER BY r.id, g`, // one run's rows together, as run creation writes them
-		`INSERT INTO delivery_attempts (delivery_id, attempt, w_id, started_at, duration_ms, http_status, code, outcome, response)
-		 SELECT id, 1, w_id, updated_at, 120, 200, coalesce(last_code, ''), status, '{"code":"' || coalesce(last_code, '') || '"}'
+		`INSERT INTO delivery_attempts (delivery_id, run_created_at, attempt, w_id, started_at, duration_ms, http_status, code, outcome, response)
+		 SELECT id, run_created_at, 1, w_id, updated_at, 120, 200, coalesce(last_code, ''), status, '{"code":"' || coalesce(last_code, '') || '"}'
 		 FROM deliveries WHERE attempts > 0 ORDER BY id`,
+		// The totals a run stores when it closes (refresh_run_totals.sql).
+		`UPDATE campaign_runs r
+		 SET (total, sent, failed, unknown, pending, skipped, attempts) = (
+		     SELECT count(*), count(*) FILTER (WHERE d.status = 'sent'), count(*) FILTER (WHERE d.status = 'failed'),
+		            count(*) FILTER (WHERE d.status = 'unknown'), count(*) FILTER (WHERE d.status IN ('pending', 'sending')),
+		            count(*) FILTER (WHERE d.status = 'skipped'), coalesce(sum(d.attempts), 0)
+		     FROM deliveries d WHERE d.run_id = r.id)
+		 WHERE r.status IN ('completed', 'cancelled')`,
 		`INSERT INTO sending_accounts (w_id) SELECT 'wid-' || g FROM generate_series(0, 4) g`,
 		`VACUUM ANALYZE`, // as autovacuum leaves a table between nights: visibility map set
 	}
