@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"strings"
+	"time"
 
 	"github.com/broadcaster/broadcaster/campaign"
 )
@@ -16,8 +17,10 @@ const (
 
 // rateChart draws attempts per second as inline SVG bars, one per second
 // from the first bucket to the last (gaps drawn empty), so the chart needs
-// no script. Only numbers and formatted times go into it.
-func rateChart(buckets []campaign.RateBucket) template.HTML {
+// no script. Its times are in loc, as the page's tables show them. Only
+// numbers and formatted times go into it.
+func rateChart(buckets []campaign.RateBucket, loc *time.Location) template.HTML {
+	clock := func(t time.Time) string { return t.In(loc).Format("15:04:05") }
 	if len(buckets) == 0 {
 		return ""
 	}
@@ -35,9 +38,9 @@ func rateChart(buckets []campaign.RateBucket) template.HTML {
 		x := float64(int(b.At.Sub(first).Seconds())) * barW
 		h := float64(b.Count) / float64(peak) * chartHeight
 		fmt.Fprintf(&sb, `<rect x="%.2f" y="%.2f" width="%.2f" height="%.2f"><title>%s: %d</title></rect>`,
-			x, chartHeight-h, max(barW-1, 0.5), h, b.At.UTC().Format("15:04:05Z"), b.Count)
+			x, chartHeight-h, max(barW-1, 0.5), h, clock(b.At), b.Count)
 	}
 	fmt.Fprintf(&sb, `<text x="0" y="%d">%s</text><text x="%d" y="%d" text-anchor="end">%s · ≤ %d/s</text></svg>`,
-		chartHeight+12, first.UTC().Format("15:04:05Z"), chartWidth, chartHeight+12, last.UTC().Format("15:04:05Z"), peak)
+		chartHeight+12, clock(first), chartWidth, chartHeight+12, clock(last), peak)
 	return template.HTML(sb.String()) // #nosec: built from numbers and times only
 }

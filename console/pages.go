@@ -141,7 +141,7 @@ func (c *Console) runPage(r *http.Request) (page, error) {
 	if v.Rate, err = c.read.RunRate(r.Context(), id); err != nil {
 		return page{}, err
 	}
-	v.Chart = rateChart(v.Rate)
+	v.Chart = rateChart(v.Rate, c.cfg.Location)
 	if len(v.Deliveries) == campaign.PageSize {
 		next := url.Values{"after": {strconv.FormatInt(v.Deliveries[len(v.Deliveries)-1].ID, 10)}}
 		setIf(next, "status", v.Status)
