@@ -61,7 +61,7 @@ type Partition struct {
 	// NewestRun is, for the legacy partition, when its newest run was
 	// created (zero when it holds none): its range says nothing about age.
 	NewestRun time.Time
-	Rows      int64 // deliveries held, estimated by the planner's statistics
+	Rows      int64 // deliveries held, as the planner estimates them; -1: unknown
 }
 
 // PruneVerdict is what PlanPrune decided about one partition, and why.

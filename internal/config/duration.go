@@ -114,9 +114,10 @@ type DurationFlag struct {
 	D *time.Duration
 }
 
-// String implements flag.Value.
+// String implements flag.Value. Zero is written as nothing, so that --help
+// shows no "(default 0)" for a flag that must be given.
 func (f DurationFlag) String() string {
-	if f.D == nil {
+	if f.D == nil || *f.D == 0 {
 		return ""
 	}
 	return FormatDuration(*f.D)
