@@ -24,3 +24,10 @@ GRANT SELECT ON schema_version, broadcaster_migrations, campaign_run_summary TO 
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO broadcaster_app;
 -- The global pause of sending, one row shared by every instance.
 GRANT SELECT, INSERT, UPDATE ON api_outage TO broadcaster_app;
+-- Partitions (migration 0008): the daemon creates them ahead and drops the
+-- ones past retention only through these functions, which run as their
+-- owner (the role that migrates); it reads the list through the view.
+GRANT SELECT ON broadcaster_partitions TO broadcaster_app;
+GRANT EXECUTE ON FUNCTION broadcaster_ensure_partitions(timestamptz, int),
+                          broadcaster_lock_partition(text),
+                          broadcaster_drop_partition(text) TO broadcaster_app;
