@@ -48,9 +48,10 @@ const (
 )
 
 // dropTries bounds the attempts at dropping one pair. Dropping needs the
-// parent tables exclusively for a moment, and a transaction that touches the
-// frozen pair meanwhile (a late result) can deadlock with it; PostgreSQL
-// then aborts one side, and trying again is the cure.
+// parent tables exclusively for a moment: a transaction that touches the
+// frozen pair meanwhile (a late result) can deadlock with it, and busy
+// parents make broadcaster_drop_partition's lock_timeout expire. Trying again
+// is the cure for both.
 const dropTries = 3
 
 // Partitions implements campaign.PartitionStore: the partitioned tables'
@@ -138,7 +139,7 @@ func (p *Partitions) DropPartition(ctx context.Context, part campaign.Partition,
 	for range dropTries {
 		a, err = p.dropOnce(ctx, part, archiveDir)
 		var pgErr *pgconn.PgError
-		if !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.DeadlockDetected {
+		if !errors.As(err, &pgErr) || (pgErr.Code != pgerrcode.DeadlockDetected && pgErr.Code != pgerrcode.LockNotAvailable) {
 			break
 		}
 	}
