@@ -221,3 +221,58 @@ func readCSVGz(t *testing.T, path string) [][]string {
 	}
 	return records
 }
+
+// legacyRun inserts a run created at createdAt whose n deliveries and
+// attempts predate partitioning: run_created_at -infinity, in the legacy pair.
+func (f *fixture) legacyRun(createdAt time.Time, n int) int64 {
+	f.t.Helper()
+	cid := f.campaign([]string{"wxid_legacy"})
+	run := f.int64(`INSERT INTO campaign_runs (campaign_id, scheduled_for, status, created_at, finished_at)
+		VALUES ($1, $2, 'completed', $2, $2) RETURNING id`, cid, createdAt)
+	f.exec(`INSERT INTO deliveries (run_id, campaign_id, wc_id, status, attempts, run_created_at)
+		SELECT $1, $2, 'wxid_' || g, 'failed', 1, '-infinity' FROM generate_series(1, $3::int) g`, run, cid, n)
+	f.exec(`INSERT INTO delivery_attempts (delivery_id, attempt, started_at, outcome, code, run_created_at)
+		SELECT id, 1, $2, 'failed', '1002', '-infinity' FROM deliveries WHERE run_id = $1`, run, createdAt)
+	return run
+}
+
+// The legacy pair goes by the age of its newest run, and its archive takes
+// the rows whose run_created_at is -infinity.
+func TestPruneLegacy(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.legacyRun(time.Date(2024, time.May, 1, 0, 0, 0, 0, time.UTC), 2)
+	newest := time.Date(2024, time.June, 9, 8, 0, 0, 0, time.UTC)
+	run := f.legacyRun(newest, 3)
+	store := db.NewPartitions(f.pool, "test")
+	prune := func(now time.Time, dir string) campaign.PruneResult {
+		t.Helper()
+		m := campaign.NewMaintenance(store, fixedClock{now}, zerolog.Nop(), campaign.MaintenanceConfig{})
+		results, err := m.Prune(f.ctx, campaign.PruneRequest{OlderThan: 30 * 24 * time.Hour, ArchiveDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range results {
+			if r.Kind == campaign.PartitionLegacy {
+				return r
+			}
+		}
+		t.Fatalf("no legacy partition in %+v", results)
+		return campaign.PruneResult{}
+	}
+	dir := t.TempDir()
+	if r := prune(newest.AddDate(0, 0, 29), dir); r.Dropped || !r.NewestRun.Equal(newest) || r.Rows != 5 {
+		t.Errorf("29 days after its newest run, legacy: %+v; want kept, newest run %s, 5 rows", r, newest)
+	}
+	r := prune(newest.AddDate(0, 0, 31), dir)
+	if !r.Dropped || r.Archive.Deliveries != 5 || r.Archive.Attempts != 5 {
+		t.Fatalf("31 days after its newest run, legacy: %+v; want dropped with 5 deliveries and 5 attempts archived", r)
+	}
+	man, err := archive.ReadManifest(filepath.Join(dir, "deliveries_legacy"))
+	if err != nil || man.RangeFrom != nil || man.Kind != "legacy" {
+		t.Errorf("legacy manifest = %+v, %v; want an unbounded range_from", man, err)
+	}
+	if got := f.str(`SELECT concat_ws(',', total, failed, attempts) FROM campaign_run_summary WHERE run_id = $1`, run); got != "3,3,3" {
+		t.Errorf("legacy run's summary after the prune = %s, want 3,3,3", got)
+	}
+}
