@@ -71,8 +71,8 @@ func (p *progressDB) run(name string, status campaign.RunStatus, started, finish
 	for i, s := range statuses {
 		strs[i] = string(s)
 	}
-	p.exec(`INSERT INTO deliveries (run_id, campaign_id, wc_id, status, attempts)
-		SELECT r.id, r.campaign_id, 'wxid_' || n, s.status, CASE WHEN s.status = 'skipped' THEN 0 ELSE $3 END
+	p.exec(`INSERT INTO deliveries (run_id, campaign_id, wc_id, status, attempts, run_created_at)
+		SELECT r.id, r.campaign_id, 'wxid_' || n, s.status, CASE WHEN s.status = 'skipped' THEN 0 ELSE $3 END, r.created_at
 		FROM campaign_runs r, unnest($2::text[]) WITH ORDINALITY AS s(status, n)
 		WHERE r.id = $1`, id, strs, attempts)
 	return id

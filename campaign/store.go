@@ -57,6 +57,13 @@ type Delivery struct {
 	WID          string
 	Attempt      int // number of the attempt about to be made, from 1
 	ScheduledFor time.Time
+	// RunCreatedAt is the creation time of the delivery's run, which the
+	// store partitions deliveries by: carried from the claim to the result
+	// so that the result finds its row in one partition. It is zero for
+	// deliveries of runs created before partitioning (the legacy
+	// partition), which is also what a journal record written by an older
+	// release decodes to: those were all claimed before the upgrade.
+	RunCreatedAt time.Time
 }
 
 // Result is the decision taken on a delivery after one attempt: its new

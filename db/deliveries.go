@@ -83,14 +83,22 @@ func claimed(res pgx.BatchResults) ([]campaign.Delivery, error) {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (campaign.Delivery, error) {
-		var d campaign.Delivery
-		err := row.Scan(&d.ID, &d.RunID, &d.CampaignID, &d.WcID, &d.WID, &d.Attempt, &d.ScheduledFor)
+		var (
+			d         campaign.Delivery
+			createdAt *time.Time
+		)
+		err := row.Scan(&d.ID, &d.RunID, &d.CampaignID, &d.WcID, &d.WID, &d.Attempt, &d.ScheduledFor, &createdAt)
+		if createdAt != nil {
+			d.RunCreatedAt = *createdAt
+		}
 		return d, err
 	})
 }
 
 // Record implements campaign.DeliveryStore: every attempt and result of the
-// batch, then run completion, in one transaction of three statements.
+// batch, then run completion, in one transaction of four statements (five
+// when a result changes a delivery of a run already closed, whose stored
+// totals are refreshed).
 func (s *Store) Record(ctx context.Context, results []campaign.Result) ([]int64, error) {
 	if len(results) == 0 {
 		return nil, nil
@@ -105,7 +113,19 @@ func (s *Store) Record(ctx context.Context, results []campaign.Result) ([]int64,
 		if err != nil {
 			return fmt.Errorf("update deliveries: %w", err)
 		}
-		runs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		var (
+			runs, closed []int64
+			run          int64
+			isClosed     bool
+		)
+		_, err = pgx.ForEachRow(rows, []any{&run, &isClosed}, func() error {
+			if isClosed {
+				closed = append(closed, run)
+			} else {
+				runs = append(runs, run)
+			}
+			return nil
+		})
 		if err != nil {
 			return fmt.Errorf("update deliveries: %w", err)
 		}
@@ -114,7 +134,10 @@ func (s *Store) Record(ctx context.Context, results []campaign.Result) ([]int64,
 			return fmt.Errorf("update accounts: %w", err)
 		}
 		completed, err = completeRuns(ctx, tx, distinct(runs))
-		return err
+		if err != nil {
+			return err
+		}
+		return refreshTotals(ctx, tx, distinct(closed))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("record results: %w", err)
@@ -126,7 +149,7 @@ func (s *Store) Record(ctx context.Context, results []campaign.Result) ([]int64,
 func (s *Store) Reap(ctx context.Context, p campaign.ReapParams) (int, error) {
 	var reaped int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, reapSQL, pgx.NamedArgs{
+		rows, err := tx.Query(ctx, reapSQL, pgx.NamedArgs{
 			"retry_ambiguous": p.RetryAmbiguous,
 			"owner":           s.owner,
 			"max_attempts":    p.MaxAttempts,
@@ -137,12 +160,18 @@ func (s *Store) Reap(ctx context.Context, p campaign.ReapParams) (int, error) {
 		if err != nil {
 			return err
 		}
-		reaped = int(tag.RowsAffected())
+		runs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		reaped = len(runs)
 		if _, err := tx.Exec(ctx, suppressPendingSQL); err != nil {
 			return err
 		}
-		_, err = completeRuns(ctx, tx, nil)
-		return err
+		if _, err = completeRuns(ctx, tx, nil); err != nil {
+			return err
+		}
+		return refreshTotals(ctx, tx, distinct(runs))
 	})
 	if err != nil {
 		return 0, fmt.Errorf("reap expired leases: %w", err)
@@ -157,14 +186,29 @@ func (s *Store) Release(ctx context.Context, ds []campaign.Delivery) (int, error
 	}
 	ids := make([]int64, len(ds))
 	attempts := make([]int32, len(ds))
+	keys := make([]*time.Time, len(ds))
 	for i, d := range ds {
-		ids[i], attempts[i] = d.ID, int32(d.Attempt)
+		ids[i], attempts[i], keys[i] = d.ID, int32(d.Attempt), timeOrNull(d.RunCreatedAt)
 	}
-	tag, err := s.pool.Exec(ctx, releaseSQL, pgx.NamedArgs{"ids": ids, "attempts": attempts, "owner": s.owner})
+	var released int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, releaseSQL, pgx.NamedArgs{
+			"ids": ids, "attempts": attempts, "run_created_at": keys, "owner": s.owner,
+		})
+		if err != nil {
+			return err
+		}
+		runs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		released = len(runs)
+		return refreshTotals(ctx, tx, distinct(runs))
+	})
 	if err != nil {
 		return 0, fmt.Errorf("release claimed deliveries: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return released, nil
 }
 
 // Outstanding implements campaign.DeliveryStore.
@@ -190,6 +234,7 @@ func (s *Store) Outstanding(ctx context.Context, p campaign.OutstandingParams) (
 // unnest() turns back into rows: one round trip for the whole batch.
 type resultArrays struct {
 	id, retryMS                     []int64
+	runCreatedAt                    []*time.Time // NULL: the legacy partition
 	attempt, durationMS             []int32
 	httpStatus, msgType             []*int32
 	wID, status, outcome            []string
@@ -205,6 +250,7 @@ func newResultArrays(results []campaign.Result) *resultArrays {
 	for _, r := range results {
 		at := r.Attempt
 		a.id = append(a.id, r.Delivery.ID)
+		a.runCreatedAt = append(a.runCreatedAt, timeOrNull(r.Delivery.RunCreatedAt))
 		a.attempt = append(a.attempt, int32(r.Delivery.Attempt))
 		a.wID = append(a.wID, r.Delivery.WID)
 		a.startedAt = append(a.startedAt, at.StartedAt)
@@ -264,6 +310,7 @@ func (a *resultArrays) attemptArgs() pgx.NamedArgs {
 		"delivery_id": a.id, "attempt": a.attempt, "w_id": a.wID, "started_at": a.startedAt,
 		"duration_ms": a.durationMS, "http_status": a.httpStatus, "code": a.code,
 		"outcome": a.outcome, "error": a.attemptErr, "response": a.resp,
+		"run_created_at": a.runCreatedAt,
 	}
 }
 
@@ -273,7 +320,7 @@ func (a *resultArrays) deliveryArgs() pgx.NamedArgs {
 		"id": a.id, "attempt": a.attempt, "status": a.status, "code": a.code, "error": a.lastErr,
 		"msg_id": a.msgIDs, "new_msg_id": a.newMsgIDs, "create_time": a.createTimes,
 		"msg_type": a.msgType, "sent_at": a.sentAt, "retry_ms": a.retryMS, "w_id": a.wID,
-		"receipt_overflow": a.overflow,
+		"receipt_overflow": a.overflow, "run_created_at": a.runCreatedAt,
 	}
 }
 

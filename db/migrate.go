@@ -36,6 +36,8 @@ var (
 	migrationsRecordSQL string
 	//go:embed sql/migrations_probe.sql
 	migrationsProbeSQL string
+	//go:embed sql/migrate_live_claims.sql
+	migrateLiveClaimsSQL string
 )
 
 // migrateLock is the advisory lock key that serialises migrations, so two
@@ -125,6 +127,11 @@ var ErrSchemaAhead = errors.New("the database schema is ahead of this binary")
 // ErrNoSchema reports a database that was never migrated.
 var ErrNoSchema = errors.New("no broadcaster schema")
 
+// ErrInstancesRunning reports that instances still hold claims while a
+// migration that older binaries refuse is pending: applying it under them
+// would make them fail mid-batch.
+var ErrInstancesRunning = errors.New("broadcaster instances are still sending")
+
 // MigrationStatus is one migration as `migrate --status` lists it: known to
 // this binary, applied to the database, or both.
 type MigrationStatus struct {
@@ -142,7 +149,10 @@ type MigrationStatus struct {
 // transaction, under a session advisory lock, so it is safe to repeat and
 // to run from several processes at once. A database created by the first
 // release (schema.sql with schema_version 1, before migrations were
-// recorded) is adopted as having version 1 applied.
+// recorded) is adopted as having version 1 applied. A migration that older
+// binaries refuse is not applied while deliveries are claimed under a live
+// lease (ErrInstancesRunning). Last, it creates the partitions of the
+// current month and PartitionsAhead months after it.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	ms, err := Migrations()
 	if err != nil {
@@ -175,9 +185,32 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		if _, ok := applied[m.Version]; ok {
 			continue
 		}
+		if m.BreaksOlder {
+			if err := noLiveClaims(ctx, conn.Conn(), m); err != nil {
+				return fmt.Errorf("migrate: %w", err)
+			}
+		}
 		if err := applyMigration(ctx, conn.Conn(), m); err != nil {
 			return fmt.Errorf("migrate: %s: %w", m.Name, err)
 		}
+	}
+	if _, err := ensurePartitions(ctx, conn, time.Time{}, PartitionsAhead); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// noLiveClaims fails with ErrInstancesRunning when some instance holds
+// deliveries it is sending, before m, which older binaries refuse, is
+// applied.
+func noLiveClaims(ctx context.Context, conn *pgx.Conn, m Migration) error {
+	var n int64
+	if err := conn.QueryRow(ctx, migrateLiveClaimsSQL, pgx.NamedArgs{"now": nil}).Scan(&n); err != nil {
+		return fmt.Errorf("%s: count live claims: %w", m.Name, err)
+	}
+	if n > 0 {
+		return fmt.Errorf("%w: %d deliveries are claimed under a live lease, and %s makes older binaries stop; fix: stop every broadcaster instance (or let their leases run out), then migrate again",
+			ErrInstancesRunning, n, m.Name)
 	}
 	return nil
 }

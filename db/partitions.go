@@ -3,230 +3,150 @@ package db
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
-	"io"
-	"path/filepath"
 	"time"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/broadcaster/broadcaster/campaign"
-	"github.com/broadcaster/broadcaster/internal/archive"
 )
 
-// The partition maintenance's SQL (see each file's header).
+// The partitions' SQL (migration 0008 holds the functions it calls).
 var (
-	//go:embed sql/partitions.sql
-	partitionsSQL string
 	//go:embed sql/ensure_partitions.sql
 	ensurePartitionsSQL string
-	//go:embed sql/prune_lock.sql
-	pruneLockSQL string
-	//go:embed sql/prune_partition_exists.sql
-	prunePartitionExistsSQL string
-	//go:embed sql/lock_partition.sql
-	lockPartitionSQL string
-	//go:embed sql/archive_range.sql
-	archiveRangeSQL string
-	//go:embed sql/archive_deliveries.sql
-	archiveDeliveriesSQL string
-	//go:embed sql/archive_attempts.sql
-	archiveAttemptsSQL string
-	//go:embed sql/drop_partition.sql
-	dropPartitionSQL string
+	//go:embed sql/partitions.sql
+	partitionsSQL string
 )
 
-// Archive file names inside a pair's archive directory.
+// PartitionsVersion is the migration that partitions deliveries and
+// delivery_attempts: before it is applied there are no partitions to list.
+const PartitionsVersion = 8
+
+// PartitionsAhead is how many months after the current one `migrate` keeps
+// partitioned: a run created in a month without a partition lands in the
+// DEFAULT partition, which works but defeats retention by month.
+const PartitionsAhead = campaign.DefaultMonthsAhead
+
+// Partition kinds, as broadcaster_partitions names them.
 const (
-	DeliveriesArchive = "deliveries.csv.gz"
-	AttemptsArchive   = "delivery_attempts.csv.gz"
+	PartitionLegacy  = "legacy"  // the tables from before partitioning
+	PartitionMonth   = "month"   // one UTC calendar month
+	PartitionDefault = "default" // rows of a month without a partition
 )
 
-// dropTries bounds the attempts at dropping one pair. Dropping needs the
-// parent tables exclusively for a moment: a transaction that touches the
-// frozen pair meanwhile (a late result) can deadlock with it, and busy
-// parents make broadcaster_drop_partition's lock_timeout expire. Trying again
-// is the cure for both.
-const dropTries = 3
-
-// Partitions implements campaign.PartitionStore: the partitioned tables'
-// maintenance, through the owner's SECURITY DEFINER functions, so that the
-// daemon's least-privileged role can run it.
-type Partitions struct {
-	pool    *pgxpool.Pool
-	version string
+// Partition is one pair of partitions of deliveries and delivery_attempts
+// that hold the same range of run_created_at.
+type Partition struct {
+	Deliveries string // e.g. deliveries_p2026_12
+	Attempts   string // e.g. delivery_attempts_p2026_12
+	Kind       string // PartitionLegacy, PartitionMonth or PartitionDefault
+	// From and To bound the runs' creation times, [From, To). From is zero
+	// for the legacy partition (-infinity); both are zero for the default.
+	From, To time.Time
+	// OpenRuns counts the runs still pending or running with deliveries
+	// here: a partition that has any is never dropped.
+	OpenRuns int64
+	// Waiting counts the rows (deliveries and attempts) in the default
+	// partition; 0 for the others.
+	Waiting int64
 }
 
-var _ campaign.PartitionStore = (*Partitions)(nil)
-
-// NewPartitions returns the maintenance store on pool; version is written
-// into archive manifests, so an archive says which build wrote it.
-func NewPartitions(pool *pgxpool.Pool, version string) *Partitions {
-	return &Partitions{pool: pool, version: version}
+// EnsurePartitions creates the missing monthly partitions from the month of
+// now (zero: the database's clock) to monthsAhead months later, and returns
+// how many months it created. Safe to call from several instances at once.
+func (s *Store) EnsurePartitions(ctx context.Context, now time.Time, monthsAhead int) (int, error) {
+	return ensurePartitions(ctx, s.pool, now, monthsAhead)
 }
 
-// EnsurePartitions implements campaign.PartitionStore.
-func (p *Partitions) EnsurePartitions(ctx context.Context, now time.Time, monthsAhead int) (int, error) {
-	var created int
-	err := p.pool.QueryRow(ctx, ensurePartitionsSQL, pgx.NamedArgs{"now": timeOrNull(now), "months_ahead": monthsAhead}).Scan(&created)
-	if err != nil {
-		return 0, fmt.Errorf("ensure partitions: %w", err)
+func ensurePartitions(ctx context.Context, q querier, now time.Time, monthsAhead int) (int, error) {
+	var n int
+	rows, err := q.Query(ctx, ensurePartitionsSQL, pgx.NamedArgs{"now": timeOrNull(now), "months_ahead": monthsAhead})
+	if err == nil {
+		n, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[int])
 	}
-	return created, nil
+	if err != nil {
+		return 0, fmt.Errorf("create partitions ahead: %w", err)
+	}
+	return n, nil
 }
 
-// Partitions implements campaign.PartitionStore.
-func (p *Partitions) Partitions(ctx context.Context, now time.Time) (time.Time, []campaign.Partition, error) {
-	rows, err := p.pool.Query(ctx, partitionsSQL, pgx.NamedArgs{"now": timeOrNull(now)})
+// Partitions lists the pairs of partitions, oldest first, the default last.
+func (s *Store) Partitions(ctx context.Context) ([]Partition, error) {
+	rows, err := s.pool.Query(ctx, partitionsSQL)
 	if err != nil {
-		return time.Time{}, nil, fmt.Errorf("list partitions: %w", err)
+		return nil, fmt.Errorf("list partitions: %w", err)
 	}
-	var readAt time.Time
-	parts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (campaign.Partition, error) {
+	ps, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Partition, error) {
 		var (
-			cp             campaign.Partition
-			kind           string
-			from, to       pgtype.Timestamptz
-			newest         pgtype.Timestamptz
-			open, estimate *int64
+			p        Partition
+			from, to *time.Time
+			attempts *string
 		)
-		err := row.Scan(&readAt, &cp.Deliveries, &cp.Attempts, &kind, &from, &to, &open, &newest, &estimate)
-		cp.Kind = campaign.PartitionKind(kind)
-		cp.From, cp.To, cp.NewestRun = finite(from), finite(to), finite(newest)
-		if open != nil {
-			cp.OpenRuns = int(*open)
+		err := row.Scan(&p.Deliveries, &attempts, &p.Kind, &from, &to, &p.OpenRuns, &p.Waiting)
+		if from != nil {
+			p.From = *from
 		}
-		if estimate != nil {
-			cp.Rows = *estimate
-		} else {
-			cp.Rows = -1
+		if to != nil {
+			p.To = *to
 		}
-		return cp, err
+		if attempts != nil {
+			p.Attempts = *attempts
+		}
+		return p, err
 	})
 	if err != nil {
-		return time.Time{}, nil, fmt.Errorf("list partitions: %w", err)
+		return nil, fmt.Errorf("list partitions: %w", err)
 	}
-	if readAt.IsZero() {
-		readAt = now
-	}
-	return readAt, parts, nil
+	return ps, nil
 }
 
-// finite reads a bound: NULL and ±infinity (MINVALUE, MAXVALUE) are zero,
-// which the domain reads as unbounded.
-func finite(t pgtype.Timestamptz) time.Time {
-	if !t.Valid || t.InfinityModifier != pgtype.Finite {
-		return time.Time{}
+// PartitionWarnings says what in ps needs an operator's eye at now: monthly
+// partitions that end less than a month ahead (runs created after the last
+// one land in the default partition), and rows waiting in the default
+// partition. Each warning comes with its fix.
+func PartitionWarnings(ps []Partition, now time.Time) []Warning {
+	var out []Warning
+	if end := coveredUntil(ps, now); end.Before(now.AddDate(0, 1, 0)) {
+		what := "no partition holds the runs created now"
+		if !end.IsZero() {
+			what = "partitions end at " + end.UTC().Format(time.DateOnly) + ", less than a month ahead"
+		}
+		out = append(out, Warning{
+			What: what + ": later runs go to the DEFAULT partition",
+			Fix:  "run `broadcaster migrate`, which creates them ahead",
+		})
 	}
-	return t.Time
+	for _, p := range ps {
+		if p.Kind == PartitionDefault && p.Waiting > 0 {
+			out = append(out, Warning{
+				What: fmt.Sprintf("%d rows wait in the DEFAULT partitions (%s, %s), for months without a partition", p.Waiting, p.Deliveries, p.Attempts),
+				Fix:  "run `broadcaster migrate`, which creates the coming months' partitions and moves their rows there; for another month, SELECT broadcaster_ensure_partitions(a time in it, 0)",
+			})
+		}
+	}
+	return out
 }
 
-// DropPartition implements campaign.PartitionStore. In one transaction it
-// takes the pair's prune lock, finds the pair still there, freezes it,
-// writes the archive when archiveDir is set (each file synced before the
-// manifest), drops the pair and commits; any failure before the commit rolls
-// the drop back.
-func (p *Partitions) DropPartition(ctx context.Context, part campaign.Partition, archiveDir string) (campaign.Archive, error) {
-	var (
-		a   campaign.Archive
-		err error
-	)
-	for range dropTries {
-		a, err = p.dropOnce(ctx, part, archiveDir)
-		var pgErr *pgconn.PgError
-		if !errors.As(err, &pgErr) || (pgErr.Code != pgerrcode.DeadlockDetected && pgErr.Code != pgerrcode.LockNotAvailable) {
-			break
-		}
-	}
-	return a, err
+// Warning is a finding that does not stop anything yet, with how to fix it.
+type Warning struct {
+	What, Fix string
 }
 
-// dropOnce is one attempt of DropPartition.
-func (p *Partitions) dropOnce(ctx context.Context, part campaign.Partition, archiveDir string) (campaign.Archive, error) {
-	var a campaign.Archive
-	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		name := pgx.NamedArgs{"partition": part.Deliveries}
-		if _, err := tx.Exec(ctx, pruneLockSQL, name); err != nil {
-			return err
+// coveredUntil returns the end of the unbroken run of monthly partitions
+// that holds now, or zero when none holds it.
+func coveredUntil(ps []Partition, now time.Time) time.Time {
+	var end time.Time
+	for _, p := range ps {
+		if p.Kind != PartitionMonth {
+			continue
 		}
-		var (
-			at      time.Time
-			present bool
-		)
-		if err := tx.QueryRow(ctx, prunePartitionExistsSQL, name).Scan(&at, &present); err != nil {
-			return err
-		}
-		if !present {
-			return campaign.ErrPartitionGone
-		}
-		if _, err := tx.Exec(ctx, lockPartitionSQL, name); err != nil {
-			return err
-		}
-		if archiveDir != "" {
-			var err error
-			if a, err = p.archive(ctx, tx, part, filepath.Join(archiveDir, part.Deliveries), at); err != nil {
-				return err
-			}
-		}
-		_, err := tx.Exec(ctx, dropPartitionSQL, name)
-		return err
-	})
-	var pgErr *pgconn.PgError
-	switch {
-	case errors.Is(err, campaign.ErrPartitionGone):
-		return a, err
-	case errors.As(err, &pgErr) && pgErr.Code == pgerrcode.ObjectInUse:
-		return a, fmt.Errorf("%w: %s", campaign.ErrPartitionInUse, pgErr.Message)
-	case err != nil:
-		return a, fmt.Errorf("drop partition %s: %w", part.Deliveries, err)
-	}
-	return a, nil
-}
-
-// archive writes the frozen pair into dir: both tables as gzip CSV, then the
-// manifest.
-func (p *Partitions) archive(ctx context.Context, tx pgx.Tx, part campaign.Partition, dir string, at time.Time) (campaign.Archive, error) {
-	from := pgtype.Timestamptz{Time: part.From, Valid: true}
-	if part.From.IsZero() {
-		from = pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true}
-	}
-	if _, err := tx.Exec(ctx, archiveRangeSQL, pgx.NamedArgs{"from": from, "to": part.To}); err != nil {
-		return campaign.Archive{}, err
-	}
-	copyTo := func(sql string) func(io.Writer) (int64, error) {
-		return func(w io.Writer) (int64, error) {
-			tag, err := tx.Conn().PgConn().CopyTo(ctx, w, sql)
-			return tag.RowsAffected(), err
+		switch {
+		case end.IsZero() && !now.Before(p.From) && now.Before(p.To):
+			end = p.To
+		case !end.IsZero() && p.From.Equal(end):
+			end = p.To
 		}
 	}
-	deliveries, err := archive.WriteTable(dir, DeliveriesArchive, "deliveries", copyTo(archiveDeliveriesSQL))
-	if err != nil {
-		return campaign.Archive{}, err
-	}
-	attempts, err := archive.WriteTable(dir, AttemptsArchive, "delivery_attempts", copyTo(archiveAttemptsSQL))
-	if err != nil {
-		return campaign.Archive{}, err
-	}
-	m := archive.Manifest{
-		Partition:         part.Deliveries,
-		AttemptsPartition: part.Attempts,
-		Kind:              string(part.Kind),
-		RangeTo:           part.To.UTC(),
-		Files:             []archive.File{deliveries, attempts},
-		Version:           p.version,
-		CreatedAt:         at.UTC(),
-	}
-	if !part.From.IsZero() {
-		from := part.From.UTC()
-		m.RangeFrom = &from
-	}
-	if err := archive.WriteManifest(dir, m); err != nil {
-		return campaign.Archive{}, err
-	}
-	return campaign.Archive{Dir: dir, Deliveries: deliveries.Rows, Attempts: attempts.Rows}, nil
+	return end
 }

@@ -55,7 +55,7 @@ func TestPruneArchivesAndDropsOldMonths(t *testing.T) {
 	before := f.str(`SELECT concat_ws(',', total, sent, failed, attempts) FROM campaign_run_summary WHERE run_id = $1`, done)
 
 	dir := t.TempDir()
-	m := campaign.NewMaintenance(db.NewPartitions(f.pool, "test"), fixedClock{time.Date(2025, time.December, 1, 0, 0, 0, 0, time.UTC)},
+	m := campaign.NewMaintenance(db.NewRetention(f.pool, "test"), fixedClock{time.Date(2025, time.December, 1, 0, 0, 0, 0, time.UTC)},
 		zerolog.Nop(), campaign.MaintenanceConfig{})
 
 	dry, err := m.Prune(f.ctx, campaign.PruneRequest{OlderThan: 90 * 24 * time.Hour, ArchiveDir: dir, DryRun: true})
@@ -133,7 +133,7 @@ func TestPruneTwiceAtOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.oldRun(time.Date(2025, time.March, 1, 0, 0, 0, 0, time.UTC), "completed", 2)
-	store := db.NewPartitions(f.pool, "test")
+	store := db.NewRetention(f.pool, "test")
 	_, parts, err := store.Partitions(f.ctx, time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +174,7 @@ func TestDropPartitionRefusals(t *testing.T) {
 	f := newFixture(t)
 	f.oldRun(time.Date(2025, time.April, 2, 0, 0, 0, 0, time.UTC), "running", 1)
 	f.oldRun(time.Date(2025, time.May, 2, 0, 0, 0, 0, time.UTC), "completed", 1)
-	store := db.NewPartitions(f.pool, "test")
+	store := db.NewRetention(f.pool, "test")
 	_, parts, err := store.Partitions(f.ctx, time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +244,7 @@ func TestPruneLegacy(t *testing.T) {
 	f.legacyRun(time.Date(2024, time.May, 1, 0, 0, 0, 0, time.UTC), 2)
 	newest := time.Date(2024, time.June, 9, 8, 0, 0, 0, time.UTC)
 	run := f.legacyRun(newest, 3)
-	store := db.NewPartitions(f.pool, "test")
+	store := db.NewRetention(f.pool, "test")
 	prune := func(now time.Time, dir string) campaign.PruneResult {
 		t.Helper()
 		m := campaign.NewMaintenance(store, fixedClock{now}, zerolog.Nop(), campaign.MaintenanceConfig{})

@@ -15,6 +15,8 @@ var (
 	insertDeliveriesSQL string
 	//go:embed sql/complete_runs.sql
 	completeRunsSQL string
+	//go:embed sql/refresh_run_totals.sql
+	refreshRunTotalsSQL string
 	//go:embed sql/open_templates.sql
 	openTemplatesSQL string
 	//go:embed sql/claim.sql

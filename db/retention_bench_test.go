@@ -55,7 +55,7 @@ func BenchmarkPruneMonth(b *testing.B) {
 		b.Run(fmt.Sprintf("deliveries=%d", n), func(b *testing.B) {
 			ctx := context.Background()
 			pool := dbtest.New(b)
-			store := db.NewPartitions(pool, "bench")
+			store := db.NewRetention(pool, "bench")
 			cid := benchCampaign(b, pool)
 			// The bulk: N − one month, over three months of 2024.
 			for i, rows := range split(n-pruneMonthRows, 3) {

@@ -136,10 +136,28 @@ func completeRuns(ctx context.Context, q querier, ids []int64) ([]int64, error) 
 	if err != nil {
 		return nil, fmt.Errorf("complete runs: %w", err)
 	}
+	if err := refreshTotals(ctx, q, done); err != nil {
+		return nil, err
+	}
 	return done, nil
+}
+
+// refreshTotals stores the totals of the closed runs among ids on
+// campaign_runs (refresh_run_totals.sql). Call it in the transaction that
+// closed them or changed one of their deliveries, after the change; it does
+// nothing without ids, which is the common case of a batch of results.
+func refreshTotals(ctx context.Context, q querier, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := q.Exec(ctx, refreshRunTotalsSQL, pgx.NamedArgs{"runs": ids}); err != nil {
+		return fmt.Errorf("store run totals: %w", err)
+	}
+	return nil
 }
 
 // querier is what pgx pools, connections and transactions share.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }

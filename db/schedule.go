@@ -93,9 +93,17 @@ func (s *Store) CompleteEnded(ctx context.Context, now time.Time) ([]int64, erro
 	return ids, nil
 }
 
-// CancelCampaigns implements campaign.RunStore, in one statement.
+// CancelCampaigns implements campaign.RunStore, in one statement, and stores
+// the totals of the runs it closed or changed in the same transaction.
 func (s *Store) CancelCampaigns(ctx context.Context) (deliveries, runs int, err error) {
-	if err := s.pool.QueryRow(ctx, cancelCampaignsSQL).Scan(&deliveries, &runs); err != nil {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var changed []int64
+		if err := tx.QueryRow(ctx, cancelCampaignsSQL).Scan(&deliveries, &runs, &changed); err != nil {
+			return err
+		}
+		return refreshTotals(ctx, tx, changed)
+	})
+	if err != nil {
 		return 0, 0, fmt.Errorf("cancel campaigns: %w", err)
 	}
 	return deliveries, runs, nil

@@ -27,7 +27,7 @@ GRANT SELECT, INSERT, UPDATE ON api_outage TO broadcaster_app;
 -- Partitions (migration 0008): the daemon creates them ahead and drops the
 -- ones past retention only through these functions, which run as their
 -- owner (the role that migrates); it reads the list through the view.
-GRANT SELECT ON broadcaster_partitions TO broadcaster_app;
+GRANT SELECT ON broadcaster_partitions, broadcaster_default_partition_rows TO broadcaster_app;
 GRANT EXECUTE ON FUNCTION broadcaster_ensure_partitions(timestamptz, int),
                           broadcaster_lock_partition(text),
                           broadcaster_drop_partition(text) TO broadcaster_app;

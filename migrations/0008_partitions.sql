@@ -240,6 +240,13 @@ SELECT p.deliveries_partition, p.attempts_partition, p.kind, p.range_from, p.ran
 FROM pairs p
 ORDER BY p.kind = 'default', p.range_from;
 
+-- How many rows wait in the DEFAULT partitions, for a month that had no
+-- partition of its own when they were written: `check` warns when any do.
+-- (A view, so that a role reading it needs no right on the partitions.)
+CREATE VIEW broadcaster_default_partition_rows AS
+SELECT (SELECT count(*) FROM deliveries_default) AS deliveries,
+       (SELECT count(*) FROM delivery_attempts_default) AS attempts;
+
 -- Creates the partition name of parent for [lo, hi), with its unique keys
 -- (keys: the column list besides the primary key), and moves into it the
 -- rows of that range that wait in the DEFAULT partition. Returns whether it

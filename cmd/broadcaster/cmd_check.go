@@ -90,6 +90,14 @@ func (a *app) checkDatabase(ctx context.Context, r *checkReport, network, allowP
 		return 0, false
 	}
 	store := db.NewStore(pool, owner())
+	ps, err := store.Partitions(ctx)
+	if err != nil {
+		r.problem("database", err.Error(), "check that the database role may read broadcaster_partitions (deploy/least-privilege.sql)")
+		return 0, false
+	}
+	for _, w := range db.PartitionWarnings(ps, time.Now()) {
+		r.warning("partitions", w.What, w.Fix)
+	}
 	n, err := a.checkCampaigns(ctx, r, store, network, allowPrivate)
 	if err != nil {
 		r.problem("database", err.Error(), "check that the database role may read the broadcaster tables")

@@ -63,7 +63,49 @@ func printMigrations(ctx context.Context, a *app, pool *pgxpool.Pool) error {
 	if err := db.CheckSchema(ctx, pool); err != nil && !errors.Is(err, db.ErrSchemaBehind) {
 		return err
 	}
-	return nil
+	if !partitioned(st) {
+		return nil
+	}
+	return printPartitions(ctx, a, db.NewStore(pool, owner()))
+}
+
+// partitioned reports whether the migration that partitions deliveries is
+// applied, so that there are partitions to list.
+func partitioned(st []db.MigrationStatus) bool {
+	for _, s := range st {
+		if s.Version == db.PartitionsVersion && s.Applied {
+			return true
+		}
+	}
+	return false
+}
+
+// printPartitions lists the partitions of deliveries and delivery_attempts
+// after the migrations: what prune may drop, and how far ahead they go.
+func printPartitions(ctx context.Context, a *app, store *db.Store) error {
+	ps, err := store.Partitions(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout)
+	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "PARTITION\tKIND\tRUNS CREATED\tOPEN RUNS")
+	for _, p := range ps {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\n", p.Deliveries, p.Kind, partitionRange(p), p.OpenRuns)
+	}
+	return w.Flush()
+}
+
+// partitionRange says which runs' deliveries a partition holds.
+func partitionRange(p db.Partition) string {
+	switch p.Kind {
+	case db.PartitionDefault:
+		return fmt.Sprintf("of months without a partition (%d rows)", p.Waiting)
+	case db.PartitionLegacy:
+		return "before " + p.To.UTC().Format(time.DateOnly) + " (before partitioning)"
+	default:
+		return p.From.UTC().Format(time.DateOnly) + " to " + p.To.UTC().Format(time.DateOnly)
+	}
 }
 
 func migrationState(s db.MigrationStatus) string {

@@ -44,7 +44,7 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	m := campaign.NewMaintenance(db.NewPartitions(pool, version()), campaign.SystemClock{}, a.log, campaign.MaintenanceConfig{})
+	m := campaign.NewMaintenance(db.NewRetention(pool, version()), campaign.SystemClock{}, a.log, campaign.MaintenanceConfig{})
 	results, err := m.Prune(ctx, campaign.PruneRequest{OlderThan: olderThan, ArchiveDir: archiveDir, DryRun: *dryRun})
 	printPrune(a.stdout, results, *dryRun)
 	return err

@@ -85,7 +85,7 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	if *once {
 		return runOnce(ctx, a, s)
 	}
-	s.maintain = campaign.NewMaintenance(db.NewPartitions(store.Pool(), version()), campaign.SystemClock{}, a.log,
+	s.maintain = campaign.NewMaintenance(db.NewRetention(store.Pool(), version()), campaign.SystemClock{}, a.log,
 		campaign.MaintenanceConfig{PruneAfter: a.cfg.Retention.PruneAfter, ArchiveDir: a.cfg.Retention.ArchiveDir})
 	return runDaemon(ctx, a, s)
 }

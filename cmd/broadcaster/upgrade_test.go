@@ -53,9 +53,10 @@ func buildRelease(t *testing.T, commit string) string {
 
 // The upgrade path, with two binaries: a database the first release created
 // and filled is migrated in place by this binary with nothing lost or
-// reported differently, the first release keeps working against the
-// migrated database (a rolling update, or a rollback), and this binary sends
-// a new run.
+// reported differently, its deliveries kept in the legacy partition; the
+// first release refuses the migrated database (migration 0006 partitions
+// deliveries, which it cannot write: the upgrade stops the world), and this
+// binary sends a new run, into a monthly partition.
 func TestUpgradeFromFirstRelease(t *testing.T) {
 	t.Parallel()
 	old := buildRelease(t, firstRelease)
@@ -103,29 +104,51 @@ func TestUpgradeFromFirstRelease(t *testing.T) {
 	}
 
 	after := snapshot(t, conn, cols)
+	// schema_version gains the row that makes the first release refuse.
+	if v := after["schema_version"]; len(v) != 2 || !strings.HasPrefix(v[1], "(2,") {
+		t.Errorf("schema_version after the upgrade: %v, want version 2 added", v)
+	}
+	after["schema_version"] = after["schema_version"][:1]
 	for table, rows := range before {
 		if strings.Join(rows, "\n") != strings.Join(after[table], "\n") {
 			t.Errorf("%s: %d rows before the upgrade, %d after, or their values differ", table, len(rows), len(after[table]))
+		}
+	}
+	for _, table := range []string{"deliveries", "delivery_attempts"} {
+		legacy := count(t, conn, fmt.Sprintf(`SELECT count(*) FROM %s_legacy`, table))
+		if legacy != len(before[table]) {
+			t.Errorf("%s_legacy holds %d rows, want all %d from before the upgrade", table, legacy, len(before[table]))
 		}
 	}
 	for i, args := range reports {
 		sameReport(t, args, oldReports[i], mustRun(t, binaryPath, env, args...).stdout)
 	}
 
-	// The first release still runs against the migrated database…
-	mustRun(t, old, env, "check")
+	// The first release refuses the migrated database, and sends nothing…
+	if r := runBinary(t, old, env, "check"); r.code == 0 || !strings.Contains(r.stdout, "schema version 2") {
+		t.Errorf("the first release's check should refuse schema version 2: %s", r)
+	}
 	second := upgradeCampaign(t, conn, "old binary after the upgrade")
-	mustRun(t, old, env, "run", "--once")
-	// …and so does this one.
+	if r := runBinary(t, old, env, "run", "--once"); r.code == 0 {
+		t.Errorf("the first release's run --once should refuse the migrated database: %s", r)
+	}
+	if n := count(t, conn, `SELECT count(*) FROM deliveries WHERE campaign_id = $1`, second); n != 0 {
+		t.Errorf("the first release created %d deliveries after the upgrade", n)
+	}
+	// …which this binary sends, into the month's partition.
 	mustRun(t, binaryPath, env, "check")
-	third := upgradeCampaign(t, conn, "new binary after the upgrade")
 	mustRun(t, binaryPath, env, "run", "--once")
-	for _, id := range []int64{first, second, third} {
+	for _, id := range []int64{first, second} {
 		got := count(t, conn, `SELECT count(*) FROM deliveries WHERE campaign_id = $1 AND status = 'sent'`, id)
 		if got != 4 {
 			t.Errorf("campaign %d: %d deliveries sent, want 4", id, got)
 		}
 	}
+	if n := count(t, conn, `SELECT count(*) FROM deliveries WHERE campaign_id = $1 AND tableoid::regclass::text NOT LIKE 'deliveries_p%'`, second); n != 0 {
+		t.Errorf("%d deliveries of the new run are outside a monthly partition", n)
+	}
+	// The first run's report is still the same with a run beside it.
+	sameReport(t, reports[1], oldReports[1], mustRun(t, binaryPath, env, reports[1]...).stdout)
 }
 
 // upgradeCampaign inserts a due campaign of six recipients the way operators

@@ -9,7 +9,8 @@
 -- Account rows are locked with SKIP LOCKED, so instances sharing the database
 -- pace each account together; delivery rows likewise, so no two instances
 -- ever claim the same delivery. The attempt counter moves at claim time, so a
--- late result can be matched to its attempt.
+-- late result can be matched to its attempt. Claims return the partition
+-- key (run_created_at), so that results find their row in one partition.
 WITH acct AS (
     SELECT a.w_id,
            CASE WHEN @rate::float8 > 0
@@ -51,13 +52,13 @@ WITH acct AS (
     -- Per account, the n most overdue deliveries of its active campaigns:
     -- each campaign walks deliveries_pending_idx in due order for at most n
     -- rows, so a claim costs the same whatever the backlog.
-    SELECT x.id, al.w_id
+    SELECT x.id, x.run_created_at, al.w_id
     FROM allowance al
     CROSS JOIN LATERAL (
-        SELECT y.id
+        SELECT y.id, y.run_created_at
         FROM campaigns c
         CROSS JOIN LATERAL (
-            SELECT d.id, d.next_attempt_at
+            SELECT d.id, d.run_created_at, d.next_attempt_at
             FROM deliveries d
             WHERE d.campaign_id = c.id
               AND d.status = 'pending'
@@ -79,8 +80,8 @@ WITH acct AS (
         lease_until = coalesce(@now::timestamptz, now()) + @lease_ms::bigint * interval '1 millisecond',
         updated_at = now()
     FROM due
-    WHERE d.id = due.id
-    RETURNING d.id, d.run_id, d.campaign_id, d.wc_id, d.attempts
+    WHERE d.id = due.id AND d.run_created_at = due.run_created_at
+    RETURNING d.id, d.run_id, d.campaign_id, d.wc_id, d.attempts, d.run_created_at
 ), spent AS (
     UPDATE sending_accounts a
     SET tokens = CASE WHEN @rate::float8 > 0 THEN al.tokens - k.n ELSE a.tokens END,
@@ -108,7 +109,10 @@ WITH acct AS (
     SET status = 'running', started_at = coalesce(r.started_at, coalesce(@now::timestamptz, now()))
     WHERE r.id IN (SELECT run_id FROM claimed) AND r.status = 'pending'
 )
-SELECT cl.id, cl.run_id, cl.campaign_id, cl.wc_id, c.w_id, cl.attempts, r.scheduled_for
+-- The partition key comes back as NULL for the legacy partition's
+-- '-infinity', which time.Time cannot hold: the store's zero time.
+SELECT cl.id, cl.run_id, cl.campaign_id, cl.wc_id, c.w_id, cl.attempts, r.scheduled_for,
+       nullif(cl.run_created_at, '-infinity')
 FROM claimed cl
 JOIN campaigns c ON c.id = cl.campaign_id
 JOIN campaign_runs r ON r.id = cl.run_id

@@ -13,7 +13,9 @@
 -- so no request was ever made for it: it goes back to 'pending' at once with
 -- its attempt given back, as release.sql does, and last_error is left alone.
 -- @now is the time leases are judged by; NULL (production) means the
--- database's clock, as in claim.sql.
+-- database's clock, as in claim.sql. Returns the runs of the deliveries it
+-- changed, whose totals are refreshed if they are closed (a cancelled run
+-- whose deliveries were still being sent).
 UPDATE deliveries
 SET status = CASE WHEN claimed_by = @owner::text THEN 'pending'
                   WHEN @retry_ambiguous::bool AND attempts < @max_attempts::int THEN 'pending'

@@ -5,6 +5,11 @@
 -- "retry later" cannot reopen a delivery whose run has ended meanwhile (it was
 -- reaped and the run completed or cancelled): it fails instead. An id too big
 -- for its bigint column arrives as JSON text in receipt_overflow (else NULL).
+-- Rows are matched on (id, run_created_at), the partition key (NULL for the
+-- legacy partition's '-infinity'), so each lookup stays in one partition.
+-- Returns each changed delivery's run and whether that run was already
+-- closed: the caller then refreshes the totals stored on closed runs
+-- (refresh_run_totals.sql).
 UPDATE deliveries d
 SET status = CASE WHEN r.status = 'pending' AND run.status NOT IN ('pending', 'running')
                   THEN 'failed' ELSE r.status END,
@@ -26,12 +31,14 @@ SET status = CASE WHEN r.status = 'pending' AND run.status NOT IN ('pending', 'r
     updated_at = now()
 FROM unnest(@id::bigint[], @attempt::int[], @status::text[], @code::text[], @error::text[],
             @msg_id::bigint[], @new_msg_id::bigint[], @create_time::bigint[], @msg_type::int[],
-            @sent_at::timestamptz[], @retry_ms::bigint[], @w_id::text[], @receipt_overflow::text[])
+            @sent_at::timestamptz[], @retry_ms::bigint[], @w_id::text[], @receipt_overflow::text[],
+            @run_created_at::timestamptz[])
     AS r (id, attempt, status, code, error, msg_id, new_msg_id, create_time, msg_type,
-          sent_at, retry_ms, w_id, receipt_overflow),
+          sent_at, retry_ms, w_id, receipt_overflow, run_created_at),
     campaign_runs run
 WHERE d.id = r.id
+  AND d.run_created_at = coalesce(r.run_created_at, '-infinity')
   AND run.id = d.run_id
   AND d.attempts = r.attempt
   AND d.status IN ('sending', 'unknown', 'pending')
-RETURNING d.run_id
+RETURNING d.run_id, run.status NOT IN ('pending', 'running') AS closed
