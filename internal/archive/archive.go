@@ -6,6 +6,11 @@
 // crash never leaves a truncated file under a final name; the manifest is
 // written last, so a directory without one is an unfinished archive (its
 // partition was not dropped).
+//
+// Files are compressed at gzip.BestSpeed: the partition stays locked against
+// writes while it is copied, and on CSV of deliveries the fastest level runs
+// about three times faster than the default (some 110 MB/s against 35 MB/s
+// on one core) for much the same size.
 package archive
 
 import (
@@ -25,11 +30,6 @@ import (
 )
 
 // ManifestName is the file that completes an archive directory.
-//
-// Files are compressed at gzip.BestSpeed: the partition stays locked against
-// writes while it is copied, and on CSV of deliveries the fastest level
-// compresses about three times faster (some 110 MB/s against 35 MB/s on one
-// core) to much the same size.
 const ManifestName = "manifest.json"
 
 // File describes one archived table.
