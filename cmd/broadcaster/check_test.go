@@ -360,3 +360,40 @@ func TestCheckHostileRows(t *testing.T) {
 		t.Errorf("check: exit %d, problems:\n%s\nwant:\n%s\n%s", r.code, strings.Join(got, "\n"), strings.Join(want, "\n"), r)
 	}
 }
+
+// check warns, without failing, when the monthly partitions end less than a
+// month ahead and when rows wait in the DEFAULT partition; migrate mends
+// both, and migrate --status lists the partitions.
+func TestCheckWarnsWhenPartitionsRunShort(t *testing.T) {
+	t.Parallel()
+	d := newCheckDB(t, true)
+	d.exec(`SELECT broadcaster_drop_partition(deliveries_partition) FROM broadcaster_partitions
+		WHERE kind = 'month' AND range_from > now()`)
+	next := d.id(`WITH c AS (INSERT INTO campaigns (name, w_id, status) VALUES ('next', 'wid-1', 'completed') RETURNING id)
+		INSERT INTO campaign_runs (campaign_id, scheduled_for, status, created_at)
+		SELECT id, now(), 'completed', date_trunc('month', now()) + interval '1 month 1 day' FROM c RETURNING id`)
+	d.exec(`INSERT INTO deliveries (run_id, campaign_id, wc_id, status, run_created_at)
+		SELECT id, campaign_id, 'wxid_a', 'skipped', created_at FROM campaign_runs WHERE id = $1`, next)
+
+	r := broadcaster(t, d.env, "check")
+	warnings := findings(r.stdout, "warning")
+	if r.code != 0 || len(warnings) != 2 ||
+		!strings.HasPrefix(warnings[0], "warning: partitions: partitions end at ") ||
+		!strings.Contains(warnings[0], "less than a month ahead") ||
+		!strings.HasPrefix(warnings[1], "warning: partitions: 1 rows wait in the DEFAULT partitions") ||
+		!strings.Contains(warnings[1], "fix: run `broadcaster migrate`") {
+		t.Fatalf("check: %s\nwant exit 0 and two warnings about partitions", r)
+	}
+
+	if r := broadcaster(t, d.env, "migrate"); r.code != 0 {
+		t.Fatalf("migrate: %s", r)
+	}
+	if r := broadcaster(t, d.env, "check"); r.code != 0 || len(findings(r.stdout, "warning")) != 0 {
+		t.Errorf("check after migrate: %s\nwant no warning", r)
+	}
+	status := broadcaster(t, d.env, "migrate", "--status").stdout
+	if !lineHas(status, "PARTITION", "KIND", "OPEN RUNS") || !lineHas(status, "deliveries_default", "default", "(0 rows)") ||
+		!lineHas(status, "deliveries_p", "month", " to ") {
+		t.Errorf("migrate --status does not list the partitions:\n%s", status)
+	}
+}

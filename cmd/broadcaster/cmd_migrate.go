@@ -102,7 +102,7 @@ func partitionRange(p db.Partition) string {
 	case db.PartitionDefault:
 		return fmt.Sprintf("of months without a partition (%d rows)", p.Waiting)
 	case db.PartitionLegacy:
-		return "before " + p.To.UTC().Format(time.DateOnly) + " (before partitioning)"
+		return "runs from before partitioning (migration 0008)"
 	default:
 		return p.From.UTC().Format(time.DateOnly) + " to " + p.To.UTC().Format(time.DateOnly)
 	}
