@@ -724,7 +724,13 @@ $$;
 -- Locks both partitions of a pair IN SHARE MODE to the end of the caller's
 -- transaction: reads go on, writes to them (late results) wait, so that an
 -- archive taken in the same transaction is exactly what
--- broadcaster_drop_partition then drops.
+-- broadcaster_drop_partition then drops. Mind that every UPDATE through the
+-- parents (claims, results) locks every partition when it is planned, so
+-- while this lock is held all of them wait, not only those for this pair;
+-- and broadcaster_drop_partition in the same transaction then waits for
+-- them in turn (a deadlock, which PostgreSQL breaks by failing the drop).
+-- For a partition that takes long to archive, prefer
+-- broadcaster_seal_partition, committed before the archive.
 CREATE FUNCTION broadcaster_lock_partition(deliveries_partition text)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET lock_timeout = '10s' AS $$
 DECLARE
@@ -735,6 +741,53 @@ BEGIN
         RAISE EXCEPTION 'no partition of deliveries is named %', $1 USING ERRCODE = 'undefined_table';
     END IF;
     EXECUTE format('LOCK TABLE %I, %I IN SHARE MODE', p.deliveries_partition, p.attempts_partition);
+END
+$$;
+
+-- A sealed partition ignores writes: its rows can be archived at leisure, in
+-- any transaction, and are exactly what broadcaster_drop_partition drops.
+CREATE FUNCTION broadcaster_sealed_partition() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN NULL; -- a late result for a partition on its way out is dropped
+END
+$$;
+
+-- Seals both partitions of a pair: from the commit of the caller's
+-- transaction, inserts and updates of their rows are skipped (a late result
+-- for them is lost, as it would be once they are dropped; deletes go on).
+-- Refuses the DEFAULT pair and a pair holding open runs, like
+-- broadcaster_drop_partition (SQLSTATE 55006), since sealing those would
+-- strand deliveries still to send. It holds SHARE ROW EXCLUSIVE on the pair
+-- only to the end of the caller's transaction, which should commit at once:
+-- writes wait meanwhile. Idempotent.
+CREATE FUNCTION broadcaster_seal_partition(deliveries_partition text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET lock_timeout = '5s' AS $$
+DECLARE
+    p broadcaster_partitions;
+    open bigint;
+    t text;
+BEGIN
+    SELECT * INTO p FROM broadcaster_partitions bp WHERE bp.deliveries_partition = $1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no partition of deliveries is named %', $1 USING ERRCODE = 'undefined_table';
+    END IF;
+    IF p.kind = 'default' THEN
+        RAISE EXCEPTION 'partition % is the DEFAULT partition, the safety net for months without one: it is never sealed', $1
+            USING ERRCODE = 'object_in_use';
+    END IF;
+    FOREACH t IN ARRAY ARRAY[p.deliveries_partition, p.attempts_partition] LOOP
+        EXECUTE format('CREATE OR REPLACE TRIGGER broadcaster_sealed BEFORE INSERT OR UPDATE ON %I
+                        FOR EACH ROW EXECUTE FUNCTION broadcaster_sealed_partition()', t);
+    END LOOP;
+    -- After the trigger's lock: no run of this pair can change any more.
+    EXECUTE format('SELECT count(*) FROM campaign_runs r
+                    WHERE r.status IN (''pending'', ''running'')
+                      AND EXISTS (SELECT 1 FROM %I d WHERE d.run_id = r.id)', p.deliveries_partition) INTO open;
+    IF open > 0 THEN
+        RAISE EXCEPTION 'partition % holds % open run(s): it is sealed once they complete or are cancelled', $1, open
+            USING ERRCODE = 'object_in_use';
+    END IF;
 END
 $$;
 
@@ -798,6 +851,7 @@ BEGIN
     FOREACH f IN ARRAY ARRAY['broadcaster_create_partition(text, text, text, timestamptz, timestamptz)',
                              'broadcaster_ensure_partitions(timestamptz, int)',
                              'broadcaster_lock_partition(text)',
+                             'broadcaster_seal_partition(text)',
                              'broadcaster_drop_partition(text)'] LOOP
         EXECUTE format('ALTER FUNCTION %s SET search_path = %I, pg_temp', f, current_schema());
         EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);

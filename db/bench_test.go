@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/broadcaster/broadcaster/campaign"
 	"github.com/broadcaster/broadcaster/db"
 	"github.com/broadcaster/broadcaster/internal/dbtest"
 )
@@ -51,4 +52,72 @@ func BenchmarkCreateRun100k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/run")
+}
+
+// BenchmarkClaimRecord measures the hot path of sending without the API:
+// claim 64 due deliveries, then record them sent, with 100,000 deliveries
+// of an earlier run stored beside them. past_months=12 adds a year of
+// monthly partitions (empty) before the current month's, so that claims
+// and records slowing as partitions accumulate would show. It reports
+// microseconds per delivery (claim and record together).
+func BenchmarkClaimRecord(b *testing.B) {
+	for _, months := range []int{0, 12} {
+		b.Run("past_months="+itoa(int64(months)), func(b *testing.B) { benchClaimRecord(b, months) })
+	}
+}
+
+func benchClaimRecord(b *testing.B, pastMonths int) {
+	ctx := context.Background()
+	pool := dbtest.New(b)
+	store := db.NewStore(pool, "bench")
+	if pastMonths > 0 {
+		if _, err := pool.Exec(ctx, `SELECT broadcaster_ensure_partitions(now() - make_interval(months => $1), $1)`, pastMonths); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var tmpl int64
+	if err := pool.QueryRow(ctx, `INSERT INTO applet_templates (name, img_url, content)
+		VALUES ('b', 'https://a/b.jpg', '<appmsg/>') RETURNING id`).Scan(&tmpl); err != nil {
+		b.Fatal(err)
+	}
+	campaignOf := func(name string, n int) int64 {
+		var id int64
+		if err := pool.QueryRow(ctx, `INSERT INTO campaigns (name, template_id, w_id, recipients)
+			SELECT $1, $2, 'w', array_agg($1 || g) FROM generate_series(1, $3) g RETURNING id`, name, tmpl, n).Scan(&id); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := store.CreateRun(ctx, id, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		return id
+	}
+	old := campaignOf("old_", 100000)
+	if _, err := pool.Exec(ctx, `UPDATE deliveries SET status = 'sent', attempts = 1 WHERE campaign_id = $1`, old); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE campaigns SET status = 'completed' WHERE id = $1`, old); err != nil {
+		b.Fatal(err)
+	}
+	const batch = 64
+	campaignOf("new_", b.N*batch)
+	if _, err := pool.Exec(ctx, `ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		ds, err := store.Claim(ctx, campaign.ClaimParams{Limit: batch, Lease: time.Minute})
+		if err != nil || len(ds) != batch {
+			b.Fatalf("claimed %d, %v; want %d", len(ds), err, batch)
+		}
+		rs := make([]campaign.Result, len(ds))
+		for i, d := range ds {
+			rs[i] = campaign.Result{Delivery: d, Status: campaign.DeliverySent, Attempt: campaign.Attempt{
+				Outcome: campaign.OutcomeSent, StartedAt: time.Now(), Code: "1000",
+				Receipt: &campaign.Receipt{MsgID: 1, NewMsgID: 2}}}
+		}
+		if _, err := store.Record(ctx, rs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*batch), "µs/delivery")
 }

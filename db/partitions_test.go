@@ -251,9 +251,18 @@ func TestDropPartitionKeepsSummaries(t *testing.T) {
 	}
 	wantSQLState(t, drop("deliveries_default"), pgerrcode.ObjectInUse)
 	wantSQLState(t, drop("deliveries_nope"), pgerrcode.UndefinedTable)
+	seal := func(name string) error {
+		_, err := f.pool.Exec(f.ctx, `SELECT broadcaster_seal_partition($1)`, name)
+		return err
+	}
+	wantSQLState(t, seal("deliveries_default"), pgerrcode.ObjectInUse)
 	cancelled := f.campaign([]string{"d", "e"})
 	open := f.run(cancelled)
 	wantSQLState(t, drop(part), pgerrcode.ObjectInUse)
+	wantSQLState(t, seal(part), pgerrcode.ObjectInUse)
+	if tag, err := f.pool.Exec(f.ctx, `UPDATE deliveries SET updated_at = now() WHERE run_id = $1`, open.ID); err != nil || tag.RowsAffected() != 2 {
+		t.Errorf("a refused seal left the partition sealed: %v, %v", tag, err)
+	}
 	if n := f.int64(`SELECT open_runs FROM broadcaster_partitions WHERE deliveries_partition = $1`, part); n != 1 {
 		t.Errorf("open_runs = %d, want 1", n)
 	}
@@ -268,6 +277,24 @@ func TestDropPartitionKeepsSummaries(t *testing.T) {
 	f.exec(`UPDATE campaign_runs SET total = NULL, sent = NULL, failed = NULL, unknown = NULL, pending = NULL,
 		skipped = NULL, attempts = NULL WHERE id = $1`, run.ID)
 	before := []string{f.summary(run.ID), f.summary(open.ID)}
+
+	// Sealed, the pair ignores late writes: an archive taken now is what
+	// the drop removes.
+	if err := seal(part); err != nil {
+		t.Fatalf("seal %s: %v", part, err)
+	}
+	if err := seal(part); err != nil {
+		t.Fatalf("seal %s again: %v", part, err)
+	}
+	if tag, err := f.pool.Exec(f.ctx, `UPDATE deliveries SET last_error = 'late' WHERE run_id = $1`, run.ID); err != nil || tag.RowsAffected() != 0 {
+		t.Errorf("update of a sealed partition: %v, %v; want nothing changed", tag, err)
+	}
+	lateAttempt := ds[1]
+	lateAttempt.Attempt++
+	f.record(campaign.Result{Delivery: lateAttempt, Status: campaign.DeliveryFailed, Attempt: campaign.Attempt{Outcome: campaign.OutcomeFailed, StartedAt: time.Now()}})
+	if n := f.int64(`SELECT count(*) FROM delivery_attempts WHERE delivery_id = $1`, ds[1].ID); n != 1 {
+		t.Errorf("%d attempts of a delivery in a sealed partition, want the 1 from before", n)
+	}
 
 	if err := drop(part); err != nil {
 		t.Fatalf("drop %s: %v", part, err)

@@ -30,4 +30,5 @@ GRANT SELECT, INSERT, UPDATE ON api_outage TO broadcaster_app;
 GRANT SELECT ON broadcaster_partitions, broadcaster_default_partition_rows TO broadcaster_app;
 GRANT EXECUTE ON FUNCTION broadcaster_ensure_partitions(timestamptz, int),
                           broadcaster_lock_partition(text),
+                          broadcaster_seal_partition(text),
                           broadcaster_drop_partition(text) TO broadcaster_app;

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/broadcaster/broadcaster/sender/sendertest"
 )
 
@@ -54,6 +56,36 @@ func TestLeastPrivilegeRoleRunsABatch(t *testing.T) {
 	}
 	if r := broadcaster(t, env, "report"); r.code != 0 {
 		t.Errorf("report as broadcaster_app: %s", r)
+	}
+	if r := broadcaster(t, env, "check"); r.code != 0 || strings.Contains(r.stdout, "warning") {
+		t.Errorf("check as broadcaster_app: %s", r)
+	}
+
+	// Partitions are kept through the owner's functions only.
+	app, err := pgx.Connect(ctx, env["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close(ctx)
+	var created int
+	if err := app.QueryRow(ctx, `SELECT broadcaster_ensure_partitions(now() + interval '6 months', 0)`).Scan(&created); err != nil || created != 1 {
+		t.Errorf("broadcaster_ensure_partitions as broadcaster_app = %d, %v; want 1 month created", created, err)
+	}
+	if _, err := app.Exec(ctx, `SELECT broadcaster_drop_partition(deliveries_partition) FROM broadcaster_partitions
+		WHERE range_from > now() + interval '5 months'`); err != nil {
+		t.Errorf("broadcaster_drop_partition as broadcaster_app: %v", err)
+	}
+	if n := count(t, conn, `SELECT count(*) FROM broadcaster_partitions WHERE range_from > now() + interval '5 months'`); n != 0 {
+		t.Errorf("%d partitions left that broadcaster_app dropped", n)
+	}
+	for _, sql := range []string{
+		`SELECT broadcaster_create_partition('deliveries', 'deliveries_x', 'run_id, wc_id', now(), now() + interval '1 day')`,
+		`SELECT count(*) FROM deliveries_default`,
+		`DROP TABLE deliveries_legacy`,
+	} {
+		if _, err := app.Exec(ctx, sql); err == nil || !strings.Contains(err.Error(), "permission denied") && !strings.Contains(err.Error(), "must be owner") {
+			t.Errorf("%s as broadcaster_app: %v, want permission denied", sql, err)
+		}
 	}
 	// Retention too: it reads through the parent tables and drops through
 	// the owner's functions.
