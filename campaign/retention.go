@@ -135,10 +135,10 @@ type PartitionStore interface {
 	// monthsAhead months after it that are missing, and says how many it
 	// created. It is idempotent and safe from several processes at once.
 	EnsurePartitions(ctx context.Context, now time.Time, monthsAhead int) (created int, err error)
-	// DropPartition drops one pair in one transaction, first archiving it
-	// into a directory of archiveDir when archiveDir is not empty: if the
-	// archive cannot be written, nothing is dropped. It returns
-	// ErrPartitionGone when another process dropped it first and
-	// ErrPartitionInUse when the database refuses (an open run).
+	// DropPartition drops one pair, first sealing it (its rows stop
+	// changing) and archiving it into a directory of archiveDir when
+	// archiveDir is not empty: if the archive cannot be written, nothing is
+	// dropped. It returns ErrPartitionGone when another process dropped it
+	// first and ErrPartitionInUse when the database refuses (an open run).
 	DropPartition(ctx context.Context, p Partition, archiveDir string) (Archive, error)
 }

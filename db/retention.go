@@ -26,10 +26,12 @@ var (
 	prunePartitionsSQL string
 	//go:embed sql/prune_lock.sql
 	pruneLockSQL string
+	//go:embed sql/prune_unlock.sql
+	pruneUnlockSQL string
 	//go:embed sql/prune_partition_exists.sql
 	prunePartitionExistsSQL string
-	//go:embed sql/lock_partition.sql
-	lockPartitionSQL string
+	//go:embed sql/seal_partition.sql
+	sealPartitionSQL string
 	//go:embed sql/archive_range.sql
 	archiveRangeSQL string
 	//go:embed sql/archive_deliveries.sql
@@ -46,11 +48,10 @@ const (
 	AttemptsArchive   = "delivery_attempts.csv.gz"
 )
 
-// dropTries bounds the attempts at dropping one pair. Dropping needs the
-// parent tables exclusively for a moment: a transaction that touches the
-// frozen pair meanwhile (a late result) can deadlock with it, and busy
-// parents make broadcaster_drop_partition's lock_timeout expire. Trying again
-// is the cure for both.
+// dropTries bounds the attempts at sealing or dropping one pair. Both take
+// the parent tables' locks for a moment behind the claims in flight, and give
+// up after their lock_timeout (or lose a deadlock) rather than queue every
+// claim behind them; trying again is the cure.
 const dropTries = 3
 
 // Retention implements campaign.PartitionStore: the partitioned tables'
@@ -120,56 +121,30 @@ func finite(t pgtype.Timestamptz) time.Time {
 	return t.Time
 }
 
-// DropPartition implements campaign.PartitionStore. In one transaction it
-// takes the pair's prune lock, finds the pair still there, freezes it,
-// writes the archive when archiveDir is set (each file synced before the
-// manifest), drops the pair and commits; any failure before the commit rolls
-// the drop back.
-func (p *Retention) DropPartition(ctx context.Context, part campaign.Partition, archiveDir string) (campaign.Archive, error) {
-	var (
-		a   campaign.Archive
-		err error
-	)
-	for range dropTries {
-		a, err = p.dropOnce(ctx, part, archiveDir)
-		var pgErr *pgconn.PgError
-		if !errors.As(err, &pgErr) || (pgErr.Code != pgerrcode.DeadlockDetected && pgErr.Code != pgerrcode.LockNotAvailable) {
-			break
-		}
+// DropPartition implements campaign.PartitionStore. Holding the pair's
+// prune lock (one instance at a time), it finds the pair still there, seals
+// it (committed at once: from then on its rows cannot change), writes the
+// archive when archiveDir is set (each file synced before the manifest, in a
+// read-only transaction that blocks nobody), and only then drops the pair.
+// A failure before the drop leaves the pair in place, sealed, for the next
+// prune.
+func (p *Retention) DropPartition(ctx context.Context, part campaign.Partition, archiveDir string) (a campaign.Archive, err error) {
+	conn, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return a, fmt.Errorf("drop partition %s: %w", part.Deliveries, err)
 	}
-	return a, err
-}
-
-// dropOnce is one attempt of DropPartition.
-func (p *Retention) dropOnce(ctx context.Context, part campaign.Partition, archiveDir string) (campaign.Archive, error) {
-	var a campaign.Archive
-	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		name := pgx.NamedArgs{"partition": part.Deliveries}
-		if _, err := tx.Exec(ctx, pruneLockSQL, name); err != nil {
-			return err
+	defer conn.Release()
+	name := pgx.NamedArgs{"partition": part.Deliveries}
+	if _, err := conn.Exec(ctx, pruneLockSQL, name); err != nil {
+		return a, fmt.Errorf("drop partition %s: %w", part.Deliveries, err)
+	}
+	defer func() {
+		if _, uerr := conn.Exec(context.WithoutCancel(ctx), pruneUnlockSQL, name); uerr != nil {
+			// A session lock must not go back to the pool with the conn.
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
 		}
-		var (
-			at      time.Time
-			present bool
-		)
-		if err := tx.QueryRow(ctx, prunePartitionExistsSQL, name).Scan(&at, &present); err != nil {
-			return err
-		}
-		if !present {
-			return campaign.ErrPartitionGone
-		}
-		if _, err := tx.Exec(ctx, lockPartitionSQL, name); err != nil {
-			return err
-		}
-		if archiveDir != "" {
-			var err error
-			if a, err = p.archive(ctx, tx, part, filepath.Join(archiveDir, part.Deliveries), at); err != nil {
-				return err
-			}
-		}
-		_, err := tx.Exec(ctx, dropPartitionSQL, name)
-		return err
-	})
+	}()
+	err = p.sealArchiveDrop(ctx, conn.Conn(), part, archiveDir, &a)
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.Is(err, campaign.ErrPartitionGone):
@@ -182,8 +157,51 @@ func (p *Retention) dropOnce(ctx context.Context, part campaign.Partition, archi
 	return a, nil
 }
 
-// archive writes the frozen pair into dir: both tables as gzip CSV, then the
-// manifest.
+// sealArchiveDrop is DropPartition's work under the prune lock, on conn.
+func (p *Retention) sealArchiveDrop(ctx context.Context, conn *pgx.Conn, part campaign.Partition, archiveDir string, a *campaign.Archive) error {
+	name := pgx.NamedArgs{"partition": part.Deliveries}
+	var (
+		at      time.Time
+		present bool
+	)
+	if err := conn.QueryRow(ctx, prunePartitionExistsSQL, name).Scan(&at, &present); err != nil {
+		return err
+	}
+	if !present {
+		return campaign.ErrPartitionGone
+	}
+	if err := retryLocks(func() error { _, err := conn.Exec(ctx, sealPartitionSQL, name); return err }); err != nil {
+		return err
+	}
+	if archiveDir != "" {
+		err := pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+			var err error
+			*a, err = p.archive(ctx, tx, part, filepath.Join(archiveDir, part.Deliveries), at)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return retryLocks(func() error { _, err := conn.Exec(ctx, dropPartitionSQL, name); return err })
+}
+
+// retryLocks runs step up to dropTries times while it fails for want of a
+// lock (lock_timeout, or a deadlock PostgreSQL broke by failing it).
+func retryLocks(step func() error) error {
+	var err error
+	for range dropTries {
+		err = step()
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || (pgErr.Code != pgerrcode.DeadlockDetected && pgErr.Code != pgerrcode.LockNotAvailable) {
+			return err
+		}
+	}
+	return err
+}
+
+// archive writes the sealed pair into dir: both tables as gzip CSV, then
+// the manifest.
 func (p *Retention) archive(ctx context.Context, tx pgx.Tx, part campaign.Partition, dir string, at time.Time) (campaign.Archive, error) {
 	from := pgtype.Timestamptz{Time: part.From, Valid: true}
 	if part.From.IsZero() {
