@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -80,9 +81,11 @@ func BenchmarkPruneMonth(b *testing.B) {
 	}
 }
 
-// settle vacuums and analyzes the freshly filled tables and checkpoints, so
-// that a drop is timed on a quiet server: not waiting for autovacuum, which
-// the fill would otherwise start on them, nor against the fill's flush.
+// settle vacuums and analyzes the freshly filled tables, checkpoints and
+// has the kernel write out its dirty pages, so that a drop is timed on a
+// quiet server: not waiting for autovacuum, which the fill would otherwise
+// start on them, nor throttled behind the writeback of the fill (gigabytes
+// at 10M, which a test server without fsync leaves to the kernel).
 func settle(b *testing.B, pool *pgxpool.Pool, tables ...string) {
 	b.Helper()
 	for _, sql := range []string{`VACUUM (ANALYZE) ` + strings.Join(tables, ", "), `CHECKPOINT`} {
@@ -90,6 +93,7 @@ func settle(b *testing.B, pool *pgxpool.Pool, tables ...string) {
 			b.Fatal(err)
 		}
 	}
+	syscall.Sync()
 }
 
 // split cuts n into k nearly equal parts.
