@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -93,7 +92,7 @@ func settle(b *testing.B, pool *pgxpool.Pool, tables ...string) {
 			b.Fatal(err)
 		}
 	}
-	syscall.Sync()
+	syncDisks()
 }
 
 // split cuts n into k nearly equal parts.
