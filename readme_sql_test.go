@@ -38,6 +38,15 @@ func TestREADMESQLRuns(t *testing.T) {
 	if want := "spring sale:active:-, vip nightly:cancelled:CRON_TZ=Asia/Shanghai 0 2 * * *"; got != want {
 		t.Errorf("campaigns after the README's SQL: %s, want %s", got, want)
 	}
+	// The pause, resume and cancel above, made with SQL, are in audit_log.
+	var audit string
+	err = pool.QueryRow(ctx, `SELECT string_agg(action || ':' || credential || ':' || (who = current_user)::text, ', ' ORDER BY id) FROM audit_log`).Scan(&audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "pause:sql:true, resume:sql:true, cancel:sql:true"; audit != want {
+		t.Errorf("audit_log after the README's SQL: %s, want %s", audit, want)
+	}
 	var members int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM recipient_list_members`).Scan(&members); err != nil || members != 3 {
 		t.Errorf("list members = %d, %v; want 3", members, err)

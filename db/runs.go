@@ -80,13 +80,17 @@ func (s *Store) CreateRun(ctx context.Context, campaignID int64, scheduledFor ti
 		if _, err := tx.Exec(ctx, workMemSQL); err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, insertRunSQL, pgx.NamedArgs{"campaign_id": campaignID, "scheduled_for": scheduledFor}).Scan(&run.ID); err != nil {
+		if err := tx.QueryRow(ctx, insertRunSQL, pgx.NamedArgs{
+			"campaign_id": campaignID, "scheduled_for": scheduledFor, "resend_of": nil, "render_date_of": nil,
+		}).Scan(&run.ID); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return campaign.ErrRunExists
 			}
 			return err
 		}
-		if err := tx.QueryRow(ctx, insertDeliveriesSQL, pgx.NamedArgs{"run_id": run.ID, "campaign_id": campaignID}).Scan(&run.Total, &run.Skipped); err != nil {
+		if err := tx.QueryRow(ctx, insertDeliveriesSQL, pgx.NamedArgs{
+			"run_id": run.ID, "campaign_id": campaignID, "resend_of": nil, "statuses": nil,
+		}).Scan(&run.Total, &run.Skipped); err != nil {
 			return err
 		}
 		if run.Total > run.Skipped {

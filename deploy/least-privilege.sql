@@ -20,7 +20,10 @@ GRANT SELECT ON applet_templates, recipient_lists, recipient_list_members, suppr
 GRANT SELECT, UPDATE ON campaigns TO broadcaster_app;
 -- Its own tables.
 GRANT SELECT, INSERT, UPDATE ON campaign_runs, deliveries, delivery_attempts, sending_accounts TO broadcaster_app;
-GRANT SELECT ON schema_version, broadcaster_migrations, campaign_run_summary TO broadcaster_app;
+GRANT SELECT ON schema_version, broadcaster_migrations, campaign_run_summary, sending_campaigns TO broadcaster_app;
+-- Who did what: the console reads it, and the console's and resend's writes
+-- add to it (status changes are recorded by a trigger, which needs no grant).
+GRANT SELECT, INSERT ON audit_log TO broadcaster_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO broadcaster_app;
 -- The global pause of sending, one row shared by every instance.
 GRANT SELECT, INSERT, UPDATE ON api_outage TO broadcaster_app;

@@ -222,6 +222,13 @@ func checkAudits(t *testing.T, pool *pgxpool.Pool) {
 				strings.Contains(rs[0]["response"].(string), "7645748705605226305")
 		},
 		"audit_bad_recipients.sql": func(rs []map[string]any) bool { return len(rs) == 0 },
+		"audit_log.sql": func(rs []map[string]any) bool { // 05's changes, made with SQL, newest first
+			var got []string
+			for _, r := range rs {
+				got = append(got, r["action"].(string)+" "+r["campaign"].(string)+" "+r["credential"].(string))
+			}
+			return reflect.DeepEqual(got, []string{"cancel flash sale sql", "resume vip nightly sql", "pause vip nightly sql"})
+		},
 		"audit_runs.sql": func(rs []map[string]any) bool {
 			return len(rs) == 1 && rs[0]["total"] == int64(4) && rs[0]["sent"] == int64(1) && rs[0]["failed"] == int64(1) &&
 				rs[0]["unknown"] == int64(1) && rs[0]["skipped"] == int64(1) && rs[0]["pending"] == int64(0)

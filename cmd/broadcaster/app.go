@@ -43,6 +43,7 @@ func commands() []command {
 		{"migrate", "apply schema.sql to the database (safe to repeat)", runMigrate},
 		{"run", "send: as a daemon until signalled, or with --once as a batch job", runRun},
 		{"report", "print campaign_run_summary, and per-delivery detail for one run", runReport},
+		{"resend", "re-send a run's failed and/or unknown deliveries as a new run", runResend},
 		{"check", "validate configuration, database and every active campaign", runCheck},
 		{"demo", "zero-config showcase: throwaway database, simulated API, one campaign", runDemo},
 		{"simulate", "serve a stand-in sendApplet API for trials and load tests", runSimulate},

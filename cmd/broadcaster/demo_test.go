@@ -260,6 +260,20 @@ func randomName(t *testing.T, prefix string) string {
 }
 
 // Every command's help works and the overview names every command.
+// The README's commands table names every command.
+func TestREADMENamesEveryCommand(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range commands() {
+		if !strings.Contains(string(readme), "\n| `"+c.name) {
+			t.Errorf("README: the commands table lacks %s", c.name)
+		}
+	}
+}
+
 func TestHelpNamesEveryCommand(t *testing.T) {
 	t.Parallel()
 	top := broadcaster(t, nil, "--help")

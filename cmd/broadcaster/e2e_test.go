@@ -188,7 +188,7 @@ func checkReports(t *testing.T, env map[string]string, campaignID int64, a sende
 	if r.code != 0 || err != nil || len(recs) != 2 {
 		t.Fatalf("report csv: %v %s", err, r)
 	}
-	wantHeader := "run_id,campaign_id,campaign_name,w_id,scheduled_for,status,total,sent,failed,unknown,pending,skipped,attempts,success_rate,started_at,finished_at"
+	wantHeader := "run_id,campaign_id,campaign_name,w_id,scheduled_for,status,total,sent,failed,unknown,pending,skipped,attempts,success_rate,started_at,finished_at,resend_of"
 	if h := strings.Join(recs[0], ","); h != wantHeader {
 		t.Errorf("csv header = %s", h)
 	}

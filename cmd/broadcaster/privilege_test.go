@@ -87,6 +87,12 @@ func TestLeastPrivilegeRoleRunsABatch(t *testing.T) {
 			t.Errorf("%s as broadcaster_app: %v, want permission denied", sql, err)
 		}
 	}
+	// A resend goes as far as finding nothing to re-send: the grants cover
+	// locking the run and inserting the new one and its deliveries.
+	if r := broadcaster(t, env, "resend", "--run", "1", "--status", "failed"); r.code != 1 ||
+		!strings.Contains(r.stderr, "no failed deliveries") {
+		t.Errorf("resend as broadcaster_app: %s", r)
+	}
 	// Retention too: it reads through the parent tables and drops through
 	// the owner's functions.
 	oldRun(t, conn, "old", time.Date(2025, time.January, 5, 0, 0, 0, 0, time.UTC), "completed", 2)

@@ -1,6 +1,7 @@
 -- Claims up to @limit due deliveries for this process (@owner), leased for
--- @lease_ms, taking only deliveries whose sending account may send now
--- (SPEC §6):
+-- @lease_ms, taking only deliveries of campaigns that send (the view
+-- sending_campaigns: active, or completed with an open resend run) whose
+-- sending account may send now (SPEC §6):
 --   @rate per second (0: unlimited)        @burst   @jitter_ms
 --   @breaker_failures (0: off)             @cool_down_ms
 --   @exclude: accounts to leave alone for now
@@ -9,8 +10,10 @@
 -- Account rows are locked with SKIP LOCKED, so instances sharing the database
 -- pace each account together; delivery rows likewise, so no two instances
 -- ever claim the same delivery. The attempt counter moves at claim time, so a
--- late result can be matched to its attempt. Claims return the partition
--- key (run_created_at), so that results find their row in one partition.
+-- late result can be matched to its attempt. Each delivery comes with the
+-- instant its {{date}} renders from: a resend renders as its first run did.
+-- Claims return the partition key (run_created_at), so that results find
+-- their row in one partition.
 WITH acct AS (
     SELECT a.w_id,
            CASE WHEN @rate::float8 > 0
@@ -30,16 +33,19 @@ WITH acct AS (
       -- no more than could be used: locking every idle account would make
       -- other instances skip them all.
       -- (LIMIT 1 keeps each probe one step down deliveries_pending_idx:
-      -- a plain EXISTS is planned as a join over every pending delivery.)
-      AND EXISTS (
-          SELECT 1
-          FROM campaigns c
-          WHERE c.w_id = a.w_id AND c.status = 'active'
-            AND (SELECT 1 FROM deliveries d
-                 WHERE d.campaign_id = c.id AND d.status = 'pending'
-                   AND d.next_attempt_at <= coalesce(@now::timestamptz, now())
-                 ORDER BY d.next_attempt_at
-                 LIMIT 1) IS NOT NULL)
+      -- a plain EXISTS is planned as a join over every pending delivery.
+      -- The outer one keeps each account's probe to its own campaigns and
+      -- stops at the first with something due: an EXISTS over the view is
+      -- planned as a hash over every sending campaign.)
+      AND (SELECT 1
+           FROM sending_campaigns c
+           WHERE c.w_id = a.w_id
+             AND (SELECT 1 FROM deliveries d
+                  WHERE d.campaign_id = c.id AND d.status = 'pending'
+                    AND d.next_attempt_at <= coalesce(@now::timestamptz, now())
+                  ORDER BY d.next_attempt_at
+                  LIMIT 1) IS NOT NULL
+           LIMIT 1) IS NOT NULL
     ORDER BY a.refilled_at
     LIMIT @limit
     FOR UPDATE SKIP LOCKED
@@ -56,7 +62,7 @@ WITH acct AS (
     FROM allowance al
     CROSS JOIN LATERAL (
         SELECT y.id, y.run_created_at
-        FROM campaigns c
+        FROM sending_campaigns c
         CROSS JOIN LATERAL (
             SELECT d.id, d.run_created_at, d.next_attempt_at
             FROM deliveries d
@@ -67,7 +73,7 @@ WITH acct AS (
             LIMIT al.n
             FOR UPDATE OF d SKIP LOCKED
         ) y
-        WHERE c.w_id = al.w_id AND c.status = 'active'
+        WHERE c.w_id = al.w_id
         ORDER BY y.next_attempt_at, y.id
         LIMIT al.n
     ) x
@@ -111,8 +117,8 @@ WITH acct AS (
 )
 -- The partition key comes back as NULL for the legacy partition's
 -- '-infinity', which time.Time cannot hold: the store's zero time.
-SELECT cl.id, cl.run_id, cl.campaign_id, cl.wc_id, c.w_id, cl.attempts, r.scheduled_for,
-       nullif(cl.run_created_at, '-infinity')
+SELECT cl.id, cl.run_id, cl.campaign_id, cl.wc_id, c.w_id, cl.attempts,
+       coalesce(r.render_date_of, r.scheduled_for), nullif(cl.run_created_at, '-infinity')
 FROM claimed cl
 JOIN campaigns c ON c.id = cl.campaign_id
 JOIN campaign_runs r ON r.id = cl.run_id

@@ -1,5 +1,8 @@
 -- Completes the open runs that have nothing left to send — those named in @runs,
--- or all open runs when @runs is NULL — and the one-shot campaigns they belong to.
+-- or all open runs when @runs is NULL — and the active one-shot campaigns they
+-- belong to. A resend run's completion leaves a completed campaign completed
+-- and a paused one paused; an active one-shot campaign (re-activated after its
+-- run) is done once its resend is: its one firing is closed already.
 -- Returns the runs it completed.
 WITH done AS (
     UPDATE campaign_runs r

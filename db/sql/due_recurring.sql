@@ -1,7 +1,9 @@
 -- Active recurring campaigns whose start has come, with their template, the
 -- scheduled_for of their latest run (of any status: a skipped firing counts)
 -- and whether an open run still has deliveries pending or sending. The
--- scheduler works out each campaign's firings from these. "Recurring" is the
+-- scheduler works out each campaign's firings from these. Resend runs are
+-- not firings: their scheduled_for is the time of a request, and one still
+-- sending is no overlap, so both ignore them. "Recurring" is the
 -- exact complement of due_one_shots.sql's test. Rows are read as
 -- campaign.RecurringRow, with due_one_shots.sql's columns and for the same
 -- reason: a value an operator got wrong (±infinity, a schedule of tabs, a
@@ -9,11 +11,12 @@
 SELECT c.id, coalesce(c.name, ''), coalesce(c.w_id, ''), c.schedule, c.start_at, c.end_at, c.status,
        c.template_id, t.id, coalesce(t.name, ''), coalesce(t.img_url, ''), coalesce(t.content, ''),
        l.missing, l.has_null,
-       (SELECT max(r.scheduled_for) FROM campaign_runs r WHERE r.campaign_id = c.id),
+       (SELECT max(r.scheduled_for) FROM campaign_runs r WHERE r.campaign_id = c.id AND r.resend_of IS NULL),
        EXISTS (
            SELECT 1 FROM campaign_runs r
            WHERE r.campaign_id = c.id
              AND r.status IN ('pending', 'running')
+             AND r.resend_of IS NULL
              AND (EXISTS (SELECT 1 FROM deliveries d
                           WHERE d.campaign_id = c.id AND d.run_id = r.id AND d.status = 'pending')
                   OR EXISTS (SELECT 1 FROM deliveries d

@@ -1,16 +1,29 @@
 -- Fans a run out to one delivery per distinct recipient, in one statement:
--- inline recipients ∪ members of the campaign's lists. Suppressed and malformed
--- wcIds become skipped rows whose last_error says why. Every delivery
--- carries its run's created_at as run_created_at, the partition key, so that
--- the whole run lands in one partition (migration 0008).
+-- inline recipients ∪ members of the campaign's lists or, for a resend
+-- (@resend_of set), the recipients of run @resend_of whose delivery ended in
+-- one of @statuses, less those an earlier resend of it took already (so that
+-- no resend repeats another). Suppressed and malformed wcIds become skipped
+-- rows whose last_error says why, for a resend as at first: suppressions
+-- are applied as they are now. Every delivery carries its run's created_at
+-- as run_created_at, the partition key, so that the whole run lands in one
+-- partition (migration 0008).
 WITH c AS (
-    SELECT recipients, list_ids FROM campaigns WHERE id = @campaign_id
+    SELECT recipients, list_ids FROM campaigns
+    WHERE id = @campaign_id AND @resend_of::bigint IS NULL
 ), audience AS (
     SELECT coalesce(x.wc_id, '') AS wc_id
     FROM c, unnest(c.recipients) AS x (wc_id)
     UNION
     SELECT m.wc_id
     FROM c JOIN recipient_list_members m ON m.list_id = ANY (c.list_ids)
+    UNION
+    SELECT d.wc_id
+    FROM deliveries d
+    WHERE d.run_id = @resend_of::bigint
+      AND d.status = ANY (@statuses::text[])
+      AND NOT EXISTS (
+          SELECT 1 FROM campaign_runs x JOIN deliveries e ON e.run_id = x.id
+          WHERE x.resend_of = @resend_of::bigint AND e.wc_id = d.wc_id)
 ), inserted AS (
     INSERT INTO deliveries (run_id, campaign_id, wc_id, status, last_error, run_created_at)
     SELECT @run_id::bigint, @campaign_id::bigint, a.wc_id,

@@ -1,5 +1,5 @@
--- The runs that may have deliveries to send (open runs of active
--- campaigns), each with its campaign's template, except that the runs in
+-- The runs that may have deliveries to send (open runs of the campaigns
+-- that send: sending_campaigns), each with its campaign's template, except that the runs in
 -- @known, which the caller holds already, come without it (cached): the
 -- list tells the caller which of its runs are still open, and only new runs
 -- cost their template's bytes. The dispatcher prepares them before it
@@ -9,7 +9,6 @@
 SELECT r.id, r.campaign_id, r.id = ANY (@known::bigint[]) AS cached,
        t.id, t.name, t.img_url, t.content
 FROM campaign_runs r
-JOIN campaigns c ON c.id = r.campaign_id
+JOIN sending_campaigns c ON c.id = r.campaign_id
 LEFT JOIN applet_templates t ON t.id = c.template_id AND NOT (r.id = ANY (@known::bigint[]))
 WHERE r.status IN ('pending', 'running')
-  AND c.status = 'active'

@@ -1,4 +1,5 @@
--- What is left to send for active campaigns — how many have pending
+-- What is left to send for the campaigns that send (sending_campaigns:
+-- active ones, and completed ones with an open resend run) — how many have pending
 -- deliveries, how many deliveries are being sent — and how long (ms) until the
 -- earliest pending delivery may go: its own backoff, and its account's pacing
 -- (jitter pause, token refill at @rate per second, breaker rest).
@@ -10,13 +11,13 @@
 -- deliveries_pending_idx, so this costs the same whatever the backlog.
 WITH pending AS (
     SELECT c.w_id, p.next_at
-    FROM campaigns c
+    FROM sending_campaigns c
     CROSS JOIN LATERAL (
         SELECT min(d.next_attempt_at) AS next_at
         FROM deliveries d
         WHERE d.campaign_id = c.id AND d.status = 'pending'
     ) p
-    WHERE c.status = 'active' AND p.next_at IS NOT NULL
+    WHERE p.next_at IS NOT NULL
 ), ready AS (
     -- An account without a row yet has nothing to wait for.
     SELECT greatest(p.next_at,
@@ -27,7 +28,7 @@ WITH pending AS (
     LEFT JOIN sending_accounts a ON a.w_id = p.w_id
 )
 SELECT (SELECT count(*) FROM pending),
-       (SELECT count(*) FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id
-        WHERE d.status = 'sending' AND c.status = 'active'),
+       (SELECT count(*) FROM deliveries d JOIN sending_campaigns c ON c.id = d.campaign_id
+        WHERE d.status = 'sending'),
        coalesce(ceil(extract(epoch FROM greatest((SELECT min(at) FROM ready) - coalesce(@now::timestamptz, now()),
                                                  interval '0')) * 1000), 0)::bigint

@@ -1,8 +1,13 @@
--- campaign_run_summary, optionally for one campaign (@campaign_id) or one run (@run_id).
-SELECT run_id, campaign_id, campaign_name, w_id, scheduled_for, status,
-       total, sent, failed, unknown, pending, skipped, attempts,
-       success_rate::float8 AS success_rate, started_at, finished_at
-FROM campaign_run_summary
-WHERE (@campaign_id::bigint IS NULL OR campaign_id = @campaign_id)
-  AND (@run_id::bigint IS NULL OR run_id = @run_id)
-ORDER BY run_id
+-- campaign_run_summary, optionally for one campaign (@campaign_id) or one run (@run_id),
+-- and, last so that columns read by position keep theirs, resend_of: the run
+-- a resend repeats (NULL for a firing), read from campaign_runs so that the
+-- summary view stays as it is.
+SELECT s.run_id, s.campaign_id, s.campaign_name, s.w_id, s.scheduled_for, s.status,
+       s.total, s.sent, s.failed, s.unknown, s.pending, s.skipped, s.attempts,
+       s.success_rate::float8 AS success_rate, s.started_at, s.finished_at,
+       r.resend_of
+FROM campaign_run_summary s
+JOIN campaign_runs r ON r.id = s.run_id
+WHERE (@campaign_id::bigint IS NULL OR s.campaign_id = @campaign_id)
+  AND (@run_id::bigint IS NULL OR s.run_id = @run_id)
+ORDER BY s.run_id

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sourcegraph/conc/pool"
 
+	"github.com/broadcaster/broadcaster/internal/child"
 	"github.com/broadcaster/broadcaster/sender/sendertest"
 )
 
@@ -98,13 +99,13 @@ func (w *world) bareLoop(ctx context.Context, n, workers int) (sample, error) {
 	if err := os.WriteFile(bodyFile, body, 0o644); err != nil {
 		return sample{}, err
 	}
-	s, err := w.measure(ctx, n, false, func(ctx context.Context) ([]*process, error) {
+	s, err := w.measure(ctx, n, false, func(ctx context.Context) ([]*child.Process, error) {
 		args := BareLoopArgs(w.api.URL()+sendertest.Path, bodyFile, n, workers)
-		p, err := startProcess(ctx, w.rig.dir, w.rig.opts.Self, nil, w.rig.opts.Logs, args...)
+		p, err := child.Start(child.Spec{Binary: w.rig.opts.Self, Args: args, Dir: w.rig.dir, Logs: w.rig.opts.Logs})
 		if err != nil {
 			return nil, err
 		}
-		return []*process{p}, nil
+		return []*child.Process{p}, nil
 	})
 	s.pgCPU, s.wal, s.bytes = 0, 0, 0 // no database: what it did meanwhile is not the loop's
 	return s, err

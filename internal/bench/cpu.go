@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"os"
 	"syscall"
 	"time"
 
@@ -56,14 +55,4 @@ func selfCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// exitedUsage is the CPU time and peak RSS of an exited child. ru_maxrss
-// (KiB on Linux) is the process's VmHWM when it exited.
-func exitedUsage(ps *os.ProcessState) (cpu time.Duration, maxRSS int64) {
-	cpu = ps.UserTime() + ps.SystemTime()
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		maxRSS = ru.Maxrss * 1024
-	}
-	return cpu, maxRSS
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/broadcaster/broadcaster/internal/child"
 	"github.com/broadcaster/broadcaster/sender/sendertest"
 )
 
@@ -72,10 +73,10 @@ func (w *world) send(ctx context.Context, spec runSpec) (sample, error) {
 	for k, v := range spec.env {
 		env[k] = v
 	}
-	return w.measure(ctx, spec.expect, true, func(ctx context.Context) ([]*process, error) {
-		var ps []*process
+	return w.measure(ctx, spec.expect, true, func(ctx context.Context) ([]*child.Process, error) {
+		var ps []*child.Process
 		for range spec.instances {
-			p, err := w.start(ctx, env, "run", "--once")
+			p, err := w.start(env, "run", "--once")
 			if err != nil {
 				return ps, err
 			}
@@ -88,7 +89,7 @@ func (w *world) send(ctx context.Context, spec runSpec) (sample, error) {
 // measure quiesces the server, takes its counters, starts the processes,
 // waits for them, takes the counters again and checks that expect
 // deliveries reached the API (and, withDB, the database as sent).
-func (w *world) measure(ctx context.Context, expect int, withDB bool, start func(context.Context) ([]*process, error)) (sample, error) {
+func (w *world) measure(ctx context.Context, expect int, withDB bool, start func(context.Context) ([]*child.Process, error)) (sample, error) {
 	var s sample
 	if err := w.quiesce(ctx); err != nil {
 		return s, fmt.Errorf("quiesce: %w", err)
@@ -109,18 +110,18 @@ func (w *world) measure(ctx context.Context, expect int, withDB bool, start func
 		errs = append(errs, err)
 	}
 	if len(ps) > 0 {
-		s.started = ps[0].started
+		s.started = ps[0].Started()
 	}
 	for _, p := range ps {
-		if err := p.wait(); err != nil {
+		if err := p.Succeed(ctx); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		cpu, rss, err := p.usage()
+		cpu, rss, err := p.Usage()
 		errs = append(errs, err)
 		s.clientCPU += cpu
 		s.maxRSS = max(s.maxRSS, rss)
-		s.runs = append(s.runs, p.runsCreated()...)
+		s.runs = append(s.runs, p.Times("run created")...)
 	}
 	s.wall = time.Since(s.started)
 	s.apiCPU = selfCPU() - self0

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/broadcaster/broadcaster/internal/child"
 	"github.com/broadcaster/broadcaster/internal/pgtemp"
 	"github.com/broadcaster/broadcaster/sender/sendertest"
 )
@@ -104,11 +105,11 @@ func (r *Rig) newWorld(ctx context.Context, latency time.Duration) (_ *world, er
 	if w.api, err = sendertest.Start(sendertest.Config{Token: token, Latency: latency, Cheap: true}); err != nil {
 		return nil, fmt.Errorf("fake API: %w", err)
 	}
-	p, err := w.start(ctx, nil, "migrate")
+	p, err := w.start(nil, "migrate")
 	if err != nil {
 		return nil, err
 	}
-	if err := p.wait(); err != nil {
+	if err := p.Succeed(ctx); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	return w, nil
@@ -142,8 +143,8 @@ func (w *world) env(extra map[string]string) map[string]string {
 }
 
 // start starts broadcaster with args in this world.
-func (w *world) start(ctx context.Context, env map[string]string, args ...string) (*process, error) {
-	return startProcess(ctx, w.rig.dir, w.rig.opts.Binary, w.env(env), w.rig.opts.Logs, args...)
+func (w *world) start(env map[string]string, args ...string) (*child.Process, error) {
+	return child.Start(child.Spec{Binary: w.rig.opts.Binary, Args: args, Dir: w.rig.dir, Env: w.env(env), Logs: w.rig.opts.Logs})
 }
 
 // exec runs statements in the world's database as the superuser.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/broadcaster/broadcaster/internal/child"
 	"github.com/broadcaster/broadcaster/sender/sendertest"
 )
 
@@ -198,7 +199,7 @@ func (r *Rig) midRun(ctx context.Context, part int) error {
 // haltWithResultsInFlight stops PostgreSQL while requests are in flight,
 // so that their results certainly find the database gone, and waits until
 // the daemon p says it could not write them.
-func (r *Rig) haltWithResultsInFlight(ctx context.Context, p *Process) error {
+func (r *Rig) haltWithResultsInFlight(ctx context.Context, p *child.Process) error {
 	const slow = 300 * time.Millisecond // far longer than sending SIGINT to postgres takes
 	r.API.Update(func(c *sendertest.Config) { c.Latency = slow })
 	before := r.API.Stats().Requests

@@ -24,6 +24,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/broadcaster/broadcaster/internal/child"
 	"github.com/broadcaster/broadcaster/internal/pgtemp"
 	"github.com/broadcaster/broadcaster/sender/sendertest"
 )
@@ -80,7 +81,7 @@ type Rig struct {
 	dir string
 	mu  sync.Mutex
 	env map[string]string
-	ps  []*Process
+	ps  []*child.Process
 }
 
 // NewRig starts a server and the fake API, migrates, and inserts one
