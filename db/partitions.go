@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/broadcaster/broadcaster/campaign"
 )
 
 // The partitions' SQL (migration 0008 holds the functions it calls).
@@ -24,7 +26,7 @@ const PartitionsVersion = 8
 // PartitionsAhead is how many months after the current one `migrate` keeps
 // partitioned: a run created in a month without a partition lands in the
 // DEFAULT partition, which works but defeats retention by month.
-const PartitionsAhead = 2
+const PartitionsAhead = campaign.DefaultMonthsAhead
 
 // Partition kinds, as broadcaster_partitions names them.
 const (

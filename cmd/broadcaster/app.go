@@ -48,6 +48,7 @@ func commands() []command {
 		{"check", "validate configuration, database and every active campaign", runCheck},
 		{"demo", "zero-config showcase: throwaway database, simulated API, one campaign", runDemo},
 		{"simulate", "serve a stand-in sendApplet API for trials and load tests", runSimulate},
+		{"prune", "drop whole monthly partitions of old deliveries, archiving them first", runPrune},
 	}
 }
 

@@ -22,6 +22,7 @@ type services struct {
 	progress  *campaign.Progress
 	probes    probes
 	outage    *campaign.Outage
+	maintain  *campaign.Maintenance
 }
 
 func runRun(ctx context.Context, a *app, args []string) error {
@@ -84,6 +85,8 @@ func runRun(ctx context.Context, a *app, args []string) error {
 	if *once {
 		return runOnce(ctx, a, s)
 	}
+	s.maintain = campaign.NewMaintenance(db.NewRetention(store.Pool(), version()), campaign.SystemClock{}, a.log,
+		campaign.MaintenanceConfig{PruneAfter: a.cfg.Retention.PruneAfter, ArchiveDir: a.cfg.Retention.ArchiveDir})
 	return runDaemon(ctx, a, s)
 }
 
@@ -137,6 +140,7 @@ func runDaemon(ctx context.Context, a *app, s *services) error {
 	wg.Go(func() { logStop(a, "scheduler", s.scheduler.Run(ctx)) })
 	wg.Go(func() { logStop(a, "listener", listener.Run(ctx)) })
 	wg.Go(func() { logStop(a, "progress", s.progress.Run(ctx)) })
+	wg.Go(func() { logStop(a, "partition maintenance", s.maintain.Run(ctx)) })
 	if srv != nil {
 		wg.Go(func() { logStop(a, "http server", srv.Run(ctx)) })
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/broadcaster/broadcaster/internal/config"
 	"github.com/broadcaster/broadcaster/sender/sendertest"
 )
 
@@ -14,8 +15,9 @@ func runSimulate(ctx context.Context, a *app, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8080", "`address` to serve the stand-in API on")
 	var cfg sendertest.Config
 	fs.StringVar(&cfg.Token, "token", "", "Authorization `token` to require (default: api.token from the configuration; empty accepts any)")
-	fs.DurationVar(&cfg.Latency, "latency", 50*time.Millisecond, "fixed `delay` before every answer")
-	fs.DurationVar(&cfg.LatencyJitter, "latency-jitter", 50*time.Millisecond, "random extra `delay` up to this much")
+	cfg.Latency, cfg.LatencyJitter = 50*time.Millisecond, 50*time.Millisecond
+	fs.Var(config.DurationFlag{D: &cfg.Latency}, "latency", "fixed `delay` before every answer")
+	fs.Var(config.DurationFlag{D: &cfg.LatencyJitter}, "latency-jitter", "random extra `delay` up to this much")
 	fs.Float64Var(&cfg.FailRate, "fail-rate", 0.05, "share of requests answered with code 1001 (`0..1`)")
 	fs.Float64Var(&cfg.ErrorRate, "error-rate", 0, "share of requests answered with an HTTP 502 page (`0..1`)")
 	fs.IntVar(&cfg.FailFirst, "fail-first", 0, "answer 1001 to the first `N` requests for each wcId")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -91,5 +92,13 @@ func TestLeastPrivilegeRoleRunsABatch(t *testing.T) {
 	if r := broadcaster(t, env, "resend", "--run", "1", "--status", "failed"); r.code != 1 ||
 		!strings.Contains(r.stderr, "no failed deliveries") {
 		t.Errorf("resend as broadcaster_app: %s", r)
+	}
+	// Retention too: it reads through the parent tables and drops through
+	// the owner's functions.
+	oldRun(t, conn, "old", time.Date(2025, time.January, 5, 0, 0, 0, 0, time.UTC), "completed", 2)
+	dir := t.TempDir()
+	r = broadcaster(t, env, "prune", "--older-than", "90d", "--archive", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "archived deliveries_p2025_01: 2 deliveries, 2 attempts") {
+		t.Errorf("prune as broadcaster_app: %s", r)
 	}
 }

@@ -32,15 +32,25 @@ func (a *app) openDB(ctx context.Context) (*pgxpool.Pool, error) {
 // openStore connects and checks that the database holds every migration
 // this binary needs and none that it must refuse.
 func (a *app) openStore(ctx context.Context) (*db.Store, func(), error) {
-	pool, err := a.openDB(ctx)
+	pool, err := a.openCheckedDB(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
+	return db.NewStore(pool, owner()), pool.Close, nil
+}
+
+// openCheckedDB connects and checks the schema as openStore does, for the
+// commands that need the database but not the sending store.
+func (a *app) openCheckedDB(ctx context.Context) (*pgxpool.Pool, error) {
+	pool, err := a.openDB(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if err := db.CheckSchema(ctx, pool); err != nil {
 		pool.Close()
-		return nil, nil, fmt.Errorf("%w; fix: %s", err, schemaFix(err))
+		return nil, fmt.Errorf("%w; fix: %s", err, schemaFix(err))
 	}
-	return db.NewStore(pool, owner()), pool.Close, nil
+	return pool, nil
 }
 
 // owner names this process in deliveries.claimed_by: host, pid and a random

@@ -37,6 +37,8 @@ type Config struct {
 	HTTP HTTP `yaml:"http"`
 	// Results says where API answers are kept until the database has them.
 	Results Results `yaml:"results"`
+	// Retention says how long deliveries and attempts are kept.
+	Retention Retention `yaml:"retention"`
 }
 
 // Database is the database section.
@@ -156,6 +158,18 @@ type Results struct {
 	// Only useful where the file outlives the process (systemd
 	// StateDirectory, a StatefulSet's volume).
 	Journal string `yaml:"journal"`
+}
+
+// Retention is the retention section: the daemon's own pruning, the same as
+// `broadcaster prune` run by hand.
+type Retention struct {
+	// PruneAfter is the age (e.g. 90d) beyond which the daemon drops whole
+	// partitions of deliveries and attempts; 0 never prunes, so that no
+	// audit history is lost until an operator chooses a period.
+	PruneAfter time.Duration `yaml:"prune_after"`
+	// ArchiveDir is the absolute directory where each pruned partition is
+	// first written as gzip CSV with a manifest; empty: not archived.
+	ArchiveDir string `yaml:"archive_dir"`
 }
 
 // Default returns the SPEC §8 defaults. Those of sending and scheduling

@@ -100,6 +100,8 @@ func TestDefaultsMatchSpec(t *testing.T) {
 		"http.console_write_token":     "",
 		"http.console_trusted_proxy":   "",
 		"results.journal":              "",
+		"retention.prune_after":        "0",
+		"retention.archive_dir":        "",
 	}
 	keys := Keys()
 	if len(keys) != len(spec) {
@@ -268,12 +270,12 @@ func TestEveryKeySettableFromEnv(t *testing.T) {
 		"retry.ambiguous":              "true",
 		"rate_limit.per_account":       "2.5",
 		"rate_limit.burst":             "4",
-		"rate_limit.jitter":            "0s",
+		"rate_limit.jitter":            "0",
 		"breaker.consecutive_failures": "3",
 		"breaker.cool_down":            "30s",
 		"scheduler.timezone":           "UTC",
 		"scheduler.poll_interval":      "1s",
-		"scheduler.misfire_grace":      "0s",
+		"scheduler.misfire_grace":      "0",
 		"log.level":                    "debug",
 		"log.format":                   "json",
 		"http.listen":                  ":9090",
@@ -282,6 +284,8 @@ func TestEveryKeySettableFromEnv(t *testing.T) {
 		"http.console_write_token":     "write-token-0123456789",
 		"http.console_trusted_proxy":   "10.0.0.0/8",
 		"results.journal":              "/var/lib/broadcaster/results.journal",
+		"retention.prune_after":        "90d",
+		"retention.archive_dir":        "/var/lib/broadcaster/archive",
 	}
 	// Keys that are valid only with others set.
 	companions := map[string]map[string]string{
@@ -342,7 +346,7 @@ func TestLoadRejectsFile(t *testing.T) {
 		{"unknown nested key", "rate_limit:\n  per_acount: 1\n", "rate_limit.per_acount", ":2", "unknown key (did you mean rate_limit.per_account?)"},
 		{"unknown top-level key", "wokers:\n  concurrency: 1\n", "wokers", ":1", "unknown key (did you mean workers?)"},
 		{"unknown key no hint", "api:\n  password: x\n", "api.password", ":2", "unknown key"},
-		{"bad duration", "retry:\n  backoff: 2 seconds\n", "retry.backoff", ":2", `"2 seconds" is not a duration (e.g. 2s, 500ms)`},
+		{"bad duration", "retry:\n  backoff: 2 seconds\n", "retry.backoff", ":2", `"2 seconds" is not a duration (e.g. 2s, 500ms, 90d)`},
 		{"duration without unit", "api:\n  timeout: 15\n", "api.timeout", ":2", `"15" is not a duration`},
 		{"bad int", "workers:\n  concurrency: lots\n", "workers.concurrency", ":2", `"lots" is not a whole number`},
 		{"fractional int", "workers:\n  concurrency: 1.5\n", "workers.concurrency", ":2", `"1.5" is not a whole number`},
@@ -405,7 +409,7 @@ func TestLoadReportsAllProblems(t *testing.T) {
 
 func TestLoadRejectsEnv(t *testing.T) {
 	tests := []struct{ name, value, key, msg string }{
-		{"BROADCASTER_RETRY_BACKOFF", "2 seconds", "retry.backoff", `"2 seconds" is not a duration (e.g. 2s, 500ms)`},
+		{"BROADCASTER_RETRY_BACKOFF", "2 seconds", "retry.backoff", `"2 seconds" is not a duration (e.g. 2s, 500ms, 90d)`},
 		{"BROADCASTER_WORKERS_CONCURRENCY", "many", "workers.concurrency", `"many" is not a whole number`},
 		{"BROADCASTER_RATE_LIMIT_PER_ACCOUNT", "Inf", "rate_limit.per_account", `"Inf" is not a number`},
 		{"BROADCASTER_RETRY_AMBIGUOUS", "sometimes", "retry.ambiguous", `"sometimes" is not a boolean`},
@@ -415,6 +419,10 @@ func TestLoadRejectsEnv(t *testing.T) {
 		{"BROADCASTER_HTTP_LISTEN", "9090", "http.listen", `"9090" is not host:port`},
 		{"BROADCASTER_API_BASE_URL", "api.example.com", "api.base_url", "is not an absolute http(s) URL"},
 		{"DATABASE_URL", "mysql://u:hunter2@h/db", "database.url", `"mysql://u:xxxxx@h/db" is not a PostgreSQL`},
+		{"BROADCASTER_RETENTION_PRUNE_AFTER", "90 days", "retention.prune_after", `"90 days" is not a duration (e.g. 2s, 500ms, 90d)`},
+		{"BROADCASTER_RETENTION_PRUNE_AFTER", "90m", "retention.prune_after", "must be 0 (never) or at least 1d, got 1h30m"},
+		{"BROADCASTER_RETENTION_PRUNE_AFTER", "-1d", "retention.prune_after", "must be 0 (never) or at least 1d, got -1d"},
+		{"BROADCASTER_RETENTION_ARCHIVE_DIR", "archive", "retention.archive_dir", `"archive" is not an absolute path`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {

@@ -154,7 +154,7 @@ func typeName(v reflect.Value) string {
 func formatValue(v reflect.Value) string {
 	switch {
 	case isDuration(v):
-		return formatDuration(time.Duration(v.Int()))
+		return FormatDuration(time.Duration(v.Int()))
 	case v.Kind() == reflect.Int:
 		return strconv.FormatInt(v.Int(), 10)
 	case v.Kind() == reflect.Float64:
@@ -168,28 +168,15 @@ func formatValue(v reflect.Value) string {
 	}
 }
 
-// formatDuration drops the zero tails time.Duration.String adds ("10m0s"
-// becomes "10m", "1h0m0s" becomes "1h") so values read as operators write them.
-func formatDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
 // setText parses s according to the field's type and stores it. The error
 // text quotes the value and says what was expected; callers add key and
 // source.
 func setText(v reflect.Value, s string) error {
 	switch {
 	case isDuration(v):
-		d, err := time.ParseDuration(strings.TrimSpace(s))
+		d, err := ParseDuration(s)
 		if err != nil {
-			return fmt.Errorf("%q is not a duration (e.g. 2s, 500ms)", s)
+			return fmt.Errorf("%q is not a duration (e.g. 2s, 500ms, 90d)", s)
 		}
 		v.SetInt(int64(d))
 	case v.Kind() == reflect.Int:

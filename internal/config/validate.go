@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/broadcaster/broadcaster/campaign"
 	"github.com/broadcaster/broadcaster/internal/logging"
 	"github.com/broadcaster/broadcaster/sender"
 )
@@ -102,6 +103,8 @@ func (c Config) problems() []*Error {
 	cs.add("http.console_write_token", checkWriteToken(c.HTTP))
 	cs.add("http.console_trusted_proxy", checkCIDR(c.HTTP.ConsoleTrustedProxy))
 	cs.add("results.journal", checkJournal(c.Results.Journal))
+	cs.add("retention.prune_after", checkPruneAfter(c.Retention.PruneAfter))
+	cs.add("retention.archive_dir", checkArchiveDir(c.Retention.ArchiveDir))
 	return cs
 }
 
@@ -115,21 +118,21 @@ func message[T any](_ T, err error) string {
 
 func positive(d time.Duration) string {
 	if d <= 0 {
-		return fmt.Sprintf("must be more than 0, got %s", formatDuration(d))
+		return fmt.Sprintf("must be more than 0, got %s", FormatDuration(d))
 	}
 	return ""
 }
 
 func notNegative(d time.Duration) string {
 	if d < 0 {
-		return fmt.Sprintf("must not be negative, got %s", formatDuration(d))
+		return fmt.Sprintf("must not be negative, got %s", FormatDuration(d))
 	}
 	return ""
 }
 
 func notBelow(d, floor time.Duration, floorKey string) string {
 	if d < floor {
-		return fmt.Sprintf("must not be less than %s (%s), got %s", floorKey, formatDuration(floor), formatDuration(d))
+		return fmt.Sprintf("must not be less than %s (%s), got %s", floorKey, FormatDuration(floor), FormatDuration(d))
 	}
 	return ""
 }
@@ -218,6 +221,30 @@ func checkJournal(path string) string {
 		return fmt.Sprintf("%q is not an absolute path (e.g. /var/lib/broadcaster/results.journal)", path)
 	case strings.HasSuffix(path, "/") || filepath.Base(path) == "." || filepath.Base(path) == "..":
 		return fmt.Sprintf("%q names a directory; name the journal file in it (e.g. %s)", path, filepath.Join(path, "results.journal"))
+	}
+	return ""
+}
+
+// checkPruneAfter accepts 0 (never) or at least campaign.MinRetention: a
+// shorter age is a typo ("90m" for "90d") that would drop months of history.
+func checkPruneAfter(d time.Duration) string {
+	if d == 0 || d >= campaign.MinRetention {
+		return ""
+	}
+	return fmt.Sprintf("must be 0 (never) or at least %s, got %s", FormatDuration(campaign.MinRetention), FormatDuration(d))
+}
+
+// checkArchiveDir accepts "" (no archive) or an absolute directory, for the
+// same reason as checkJournal: a relative one would follow the working
+// directory of whoever started the daemon.
+func checkArchiveDir(path string) string {
+	switch {
+	case path == "":
+		return ""
+	case strings.TrimSpace(path) != path:
+		return fmt.Sprintf("%q must not start or end with spaces", path)
+	case !filepath.IsAbs(path):
+		return fmt.Sprintf("%q is not an absolute path (e.g. /var/lib/broadcaster/archive)", path)
 	}
 	return ""
 }
