@@ -815,21 +815,26 @@ BEGIN
             USING ERRCODE = 'object_in_use';
     END IF;
     -- Closed runs stay closed, and refresh_run_totals.sql keeps stored
-    -- totals current: they can be stored before the lock is taken.
+    -- totals current: they can be stored before the lock is taken. One pass
+    -- over this partition, grouped by run: never a walk of all runs.
     EXECUTE format('UPDATE campaign_runs r
-                    SET (total, sent, failed, unknown, pending, skipped, attempts) = (
-                        SELECT count(*), count(*) FILTER (WHERE d.status = ''sent''),
-                               count(*) FILTER (WHERE d.status = ''failed''),
-                               count(*) FILTER (WHERE d.status = ''unknown''),
-                               count(*) FILTER (WHERE d.status IN (''pending'', ''sending'')),
-                               count(*) FILTER (WHERE d.status = ''skipped''),
-                               coalesce(sum(d.attempts), 0)
-                        FROM %1$I d WHERE d.run_id = r.id)
-                    WHERE r.total IS NULL AND r.status IN (''completed'', ''cancelled'')
-                      AND EXISTS (SELECT 1 FROM %1$I d WHERE d.run_id = r.id)', p.deliveries_partition);
+                    SET (total, sent, failed, unknown, pending, skipped, attempts) =
+                        (t.total, t.sent, t.failed, t.unknown, t.pending, t.skipped, t.attempts)
+                    FROM (SELECT d.run_id, count(*) AS total,
+                                 count(*) FILTER (WHERE d.status = ''sent'') AS sent,
+                                 count(*) FILTER (WHERE d.status = ''failed'') AS failed,
+                                 count(*) FILTER (WHERE d.status = ''unknown'') AS unknown,
+                                 count(*) FILTER (WHERE d.status IN (''pending'', ''sending'')) AS pending,
+                                 count(*) FILTER (WHERE d.status = ''skipped'') AS skipped,
+                                 coalesce(sum(d.attempts), 0) AS attempts
+                          FROM %I d GROUP BY d.run_id) t
+                    WHERE r.id = t.run_id AND r.total IS NULL
+                      AND r.status IN (''completed'', ''cancelled'')', p.deliveries_partition);
     -- The parents first, in the order every query takes them, then the
-    -- pair: nothing changes between the checks below and the drop.
-    LOCK TABLE deliveries, delivery_attempts IN ACCESS EXCLUSIVE MODE;
+    -- pair: nothing changes between the checks below and the drop. ONLY:
+    -- the other partitions need no lock of their own, since every query
+    -- reaches them through the parents.
+    LOCK TABLE ONLY deliveries, ONLY delivery_attempts IN ACCESS EXCLUSIVE MODE;
     EXECUTE format('SELECT count(*) FROM campaign_runs r
                     WHERE r.status IN (''pending'', ''running'')
                       AND EXISTS (SELECT 1 FROM %I d WHERE d.run_id = r.id)', p.deliveries_partition) INTO open;
