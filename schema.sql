@@ -1009,7 +1009,10 @@ CREATE TRIGGER campaigns_audit_status
 -- partition. (wc_id) alone, not (wc_id, id): its entries deduplicate, and a
 -- recipient has one delivery per run it was in, sorted after the lookup.
 -- Building them blocks writes to deliveries while it runs (a migration is
--- one transaction, so not CONCURRENTLY): seconds per million rows.
+-- one transaction, so not CONCURRENTLY): seconds per million rows. Where
+-- the legacy partition is large, operators build its two indexes first with
+-- CREATE INDEX CONCURRENTLY (README, "Upgrading"), and CREATE INDEX on the
+-- parent adopts them instead of building them again.
 --
 -- Expand only: new indexes the previous release does not use.
 CREATE INDEX IF NOT EXISTS deliveries_wc_id_idx ON deliveries (wc_id);

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -97,6 +98,7 @@ func TestUpgradeFromFirstRelease(t *testing.T) {
 	if !lineHas(status, "0001_initial.sql", "applied") {
 		t.Errorf("migrate --status before the upgrade:\n%s", status)
 	}
+	prebuildIndexesFromREADME(t, conn)
 	mustRun(t, binaryPath, env, "migrate")
 	status = mustRun(t, binaryPath, env, "migrate", "--status").stdout
 	if strings.Contains(status, "pending") {
@@ -122,6 +124,15 @@ func TestUpgradeFromFirstRelease(t *testing.T) {
 	}
 	for i, args := range reports {
 		sameReport(t, args, oldReports[i], mustRun(t, binaryPath, env, args...).stdout)
+	}
+	// The indexes built beforehand were adopted, not built a second time.
+	if n := count(t, conn, `SELECT count(*) FROM pg_indexes WHERE tablename = 'deliveries_legacy'
+		AND indexdef ~ '\((wc_id|w_id, sent_at)\)'`); n != 2 {
+		t.Errorf("deliveries_legacy has %d indexes on (wc_id) or (w_id, sent_at), want the 2 built before the upgrade", n)
+	}
+	if n := count(t, conn, `SELECT count(*) FROM pg_inherits
+		WHERE inhrelid IN ('deliveries_legacy_wc_id_idx'::regclass, 'deliveries_legacy_w_id_sent_idx'::regclass)`); n != 2 {
+		t.Errorf("%d of the indexes built before the upgrade are partitions of the console's indexes, want 2", n)
 	}
 
 	// The first release refuses the migrated database, and sends nothing…
@@ -281,4 +292,30 @@ func lineHas(text string, words ...string) bool {
 		}
 	}
 	return false
+}
+
+// prebuildIndexesFromREADME runs the README's advice for large databases
+// (Upgrading, 0011): the console's indexes built CONCURRENTLY on the
+// first release's table, one statement at a time, as psql would.
+func prebuildIndexesFromREADME(t *testing.T, conn *pgx.Conn) {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := regexp.MustCompile("(?s)\n## Upgrading\n(.*?)\n## ").FindSubmatch(readme)
+	if section == nil {
+		t.Fatal("README has no Upgrading section")
+	}
+	block := regexp.MustCompile("(?s)```sql-concurrently\n(.*?)```").FindSubmatch(section[1])
+	if block == nil {
+		t.Fatal("the Upgrading section shows no CREATE INDEX CONCURRENTLY block")
+	}
+	for _, stmt := range strings.Split(string(block[1]), ";") {
+		if stmt = strings.TrimSpace(stmt); stmt != "" {
+			if _, err := conn.Exec(context.Background(), stmt); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+	}
 }
