@@ -50,6 +50,10 @@ type Partition struct {
 	// Waiting counts the rows (deliveries and attempts) in the default
 	// partition; 0 for the others.
 	Waiting int64
+	// Sealed is set once a prune has sealed the pair (its rows no longer
+	// change): the drop that follows removes it, so a pair that stays
+	// sealed is a prune that failed between the two.
+	Sealed bool
 }
 
 // EnsurePartitions creates the missing monthly partitions from the month of
@@ -83,7 +87,7 @@ func (s *Store) Partitions(ctx context.Context) ([]Partition, error) {
 			from, to *time.Time
 			attempts *string
 		)
-		err := row.Scan(&p.Deliveries, &attempts, &p.Kind, &from, &to, &p.OpenRuns, &p.Waiting)
+		err := row.Scan(&p.Deliveries, &attempts, &p.Kind, &from, &to, &p.OpenRuns, &p.Waiting, &p.Sealed)
 		if from != nil {
 			p.From = *from
 		}
@@ -103,8 +107,9 @@ func (s *Store) Partitions(ctx context.Context) ([]Partition, error) {
 
 // PartitionWarnings says what in ps needs an operator's eye at now: monthly
 // partitions that end less than a month ahead (runs created after the last
-// one land in the default partition), and rows waiting in the default
-// partition. Each warning comes with its fix.
+// one land in the default partition), rows waiting in the default
+// partition, and pairs left sealed by a prune that failed before its drop.
+// Each warning comes with its fix.
 func PartitionWarnings(ps []Partition, now time.Time) []Warning {
 	var out []Warning
 	if end := coveredUntil(ps, now); end.Before(now.AddDate(0, 1, 0)) {
@@ -118,6 +123,12 @@ func PartitionWarnings(ps []Partition, now time.Time) []Warning {
 		})
 	}
 	for _, p := range ps {
+		if p.Sealed {
+			out = append(out, Warning{
+				What: fmt.Sprintf("%s and %s are sealed by a prune that has not dropped them: late results for their runs are ignored", p.Deliveries, p.Attempts),
+				Fix:  "find why the prune failed in its log (the archive directory?) and run `broadcaster prune` again",
+			})
+		}
 		if p.Kind == PartitionDefault && p.Waiting > 0 {
 			out = append(out, Warning{
 				What: fmt.Sprintf("%d rows wait in the DEFAULT partitions (%s, %s), for months without a partition", p.Waiting, p.Deliveries, p.Attempts),

@@ -174,7 +174,7 @@ func (p *Retention) sealArchiveDrop(ctx context.Context, conn *pgx.Conn, part ca
 		return err
 	}
 	if archiveDir != "" {
-		err := pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		err := pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
 			var err error
 			*a, err = p.archive(ctx, tx, part, filepath.Join(archiveDir, part.Deliveries), at)
 			return err

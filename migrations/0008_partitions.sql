@@ -376,8 +376,8 @@ $$;
 -- Drops a pair of partitions: the deliveries partition and the attempts
 -- partition of the same range. Refuses the DEFAULT pair and any pair that
 -- holds a run still pending or running (SQLSTATE 55006, object_in_use).
--- First stores the totals of its closed runs that have none (closed before
--- 0008), so their summaries survive. DROP TABLE of a partition detaches it;
+-- First stores the totals of its closed runs, counted from its rows (runs
+-- closed before 0008 have none yet), so their summaries survive. DROP TABLE of a partition detaches it;
 -- it takes ACCESS EXCLUSIVE on the parents, so lock_timeout keeps it from
 -- queueing all traffic behind it for long: on timeout it fails (55P03),
 -- and the caller tries again later. Its cost depends on this partition
@@ -396,9 +396,12 @@ BEGIN
         RAISE EXCEPTION 'partition % is the DEFAULT partition, the safety net for months without one: it is never dropped', $1
             USING ERRCODE = 'object_in_use';
     END IF;
-    -- Closed runs stay closed, and refresh_run_totals.sql keeps stored
-    -- totals current: they can be stored before the lock is taken. One pass
-    -- over this partition, grouped by run: never a walk of all runs.
+    -- The totals of its closed runs, counted again from the sealed rows
+    -- (not only where none are stored: a late result racing its run's close
+    -- can have left a stored total behind, and after the drop the stored
+    -- totals are all the audit keeps). Closed runs stay closed, so this can
+    -- run before the lock is taken. One pass over this partition, grouped
+    -- by run: never a walk of all runs.
     EXECUTE format('UPDATE campaign_runs r
                     SET (total, sent, failed, unknown, pending, skipped, attempts) =
                         (t.total, t.sent, t.failed, t.unknown, t.pending, t.skipped, t.attempts)
@@ -410,7 +413,7 @@ BEGIN
                                  count(*) FILTER (WHERE d.status = ''skipped'') AS skipped,
                                  coalesce(sum(d.attempts), 0) AS attempts
                           FROM %I d GROUP BY d.run_id) t
-                    WHERE r.id = t.run_id AND r.total IS NULL
+                    WHERE r.id = t.run_id
                       AND r.status IN (''completed'', ''cancelled'')', p.deliveries_partition);
     -- The parents first, in the order every query takes them, then the
     -- pair: nothing changes between the checks below and the drop. ONLY:

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -137,7 +138,7 @@ func ReadManifest(dir string) (Manifest, error) {
 // closed and renamed over name, then syncs dir so the rename survives a
 // crash. On failure the temporary file is removed.
 func writeAtomic(dir, name string, write func(io.Writer) error) (err error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := mkdirDurable(dir); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
@@ -167,6 +168,32 @@ func writeAtomic(dir, name string, write func(io.Writer) error) (err error) {
 		return err
 	}
 	return syncDir(dir)
+}
+
+// mkdirDurable creates dir and any missing parents, syncing each parent
+// after a directory is made in it: a synced file in a directory whose own
+// entry was never synced can vanish with it in a crash, after the partition
+// it archives is already dropped.
+func mkdirDurable(dir string) error {
+	dir = filepath.Clean(dir)
+	if fi, err := os.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s is not a directory", dir)
+		}
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := mkdirDurable(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return syncDir(parent)
 }
 
 // syncDir makes a directory's entries durable.

@@ -83,3 +83,24 @@ func TestManifestRoundTrip(t *testing.T) {
 		t.Errorf("ReadManifest = %+v, %v; want %+v", got, err, m)
 	}
 }
+
+func TestMkdirDurableMakesEveryMissingParent(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "a", "b", "deliveries_p2026_01")
+	if err := mkdirDurable(dir); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		t.Fatalf("%s: %v", dir, err)
+	}
+	if err := mkdirDurable(dir); err != nil {
+		t.Errorf("again on an existing directory: %v", err)
+	}
+	file := filepath.Join(base, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := mkdirDurable(filepath.Join(file, "x")); err == nil {
+		t.Error("a directory under a regular file was made, or no error said why not")
+	}
+}
