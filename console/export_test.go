@@ -1,6 +1,10 @@
 package console
 
-import "github.com/broadcaster/broadcaster/campaign"
+import (
+	"runtime"
+
+	"github.com/broadcaster/broadcaster/campaign"
+)
 
 // MaxAddresses is how many client addresses the login limiter remembers.
 const MaxAddresses = maxAddresses
@@ -12,9 +16,17 @@ type LoginLimiter struct{ l *loginLimiter }
 func NewLoginLimiter(clock campaign.Clock) LoginLimiter { return LoginLimiter{newLoginLimiter(clock)} }
 
 // Fail presents a wrong credential from addr and reports whether it was
-// compared (false: addr is over its limit).
-func (l LoginLimiter) Fail(addr string) bool {
-	_, allowed := l.l.try(addr, func() bool { return false })
+// compared (false: addr is over its limit). A slow comparison yields to
+// other goroutines while it runs, to let parallel attempts overlap.
+func (l LoginLimiter) Fail(addr string, slow bool) bool {
+	_, allowed := l.l.try(addr, func() bool {
+		for range 100 {
+			if slow {
+				runtime.Gosched()
+			}
+		}
+		return false
+	})
 	return allowed
 }
 
