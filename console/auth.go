@@ -10,12 +10,11 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
-
-	"golang.org/x/time/rate"
 
 	"github.com/broadcaster/broadcaster/campaign"
 )
@@ -47,6 +46,7 @@ var (
 	errForbidden    = errors.New("this needs the write token")
 	errBadCSRF      = errors.New("the form is stale or was not sent by the console; reload the page and try again")
 	errNotFound     = errors.New("not found")
+	errTooMany      = errors.New("too many failed logins from this address; wait a minute")
 )
 
 // principal is who makes a request and what they may do.
@@ -148,19 +148,24 @@ func (c *Console) check(token string) perm {
 // auth lets a request through with a bearer token or a session cookie that
 // allows need. A cookie-borne write must carry the session's CSRF token.
 // Without credentials, pages redirect to the login form and /api/ answers
-// 401; with too little permission, 403.
+// 401; with too little permission, 403; after too many wrong tokens from
+// the client's address, 429.
 func (c *Console) auth(need perm, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := c.principal(r)
+		p, err := c.principal(r)
 		switch {
-		case !ok && isAPI(r):
+		case errors.Is(err, errTooMany):
+			w.Header().Set("Retry-After", strconv.Itoa(int(loginEvery/time.Second)))
+			c.fail(w, r, http.StatusTooManyRequests, err)
+			return
+		case err != nil && isAPI(r):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="broadcaster console"`)
 			c.fail(w, r, http.StatusUnauthorized, errUnauthorized)
 			return
-		case !ok && r.Method == http.MethodGet:
+		case err != nil && r.Method == http.MethodGet:
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
-		case !ok:
+		case err != nil:
 			c.fail(w, r, http.StatusUnauthorized, errUnauthorized)
 			return
 		case p.Perm < need:
@@ -176,13 +181,24 @@ func (c *Console) auth(need perm, next http.Handler) http.Handler {
 }
 
 // principal reads the request's credentials: a bearer token first (with
-// X-Operator naming the operator), else the session cookie.
-func (c *Console) principal(r *http.Request) (principal, bool) {
+// X-Operator naming the operator), else the session cookie. A wrong
+// Authorization header counts as a failed login of the client address, so
+// tokens cannot be guessed through the API faster than through the form.
+func (c *Console) principal(r *http.Request) (principal, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
-		token, found := strings.CutPrefix(h, "Bearer ")
-		p := c.check(strings.TrimSpace(token))
-		if !found || p == permNone {
-			return principal{}, false
+		var p perm
+		addr := c.clientAddr(r)
+		ok, allowed := c.logins.try(addr, func() bool {
+			token, found := strings.CutPrefix(h, "Bearer ")
+			p = c.check(strings.TrimSpace(token))
+			return found && p != permNone
+		})
+		switch {
+		case !allowed:
+			return principal{}, errTooMany
+		case !ok:
+			c.cfg.Log.Warn().Str("address", addr).Msg("console: wrong bearer token")
+			return principal{}, errUnauthorized
 		}
 		name := strings.TrimSpace(r.Header.Get("X-Operator"))
 		if name == "" {
@@ -192,13 +208,17 @@ func (c *Console) principal(r *http.Request) (principal, bool) {
 		if p == permWrite {
 			cred = "bearer-write"
 		}
-		return principal{Operator: clip(name, 64), Credential: cred, Perm: p}, true
+		return principal{Operator: clip(name, 64), Credential: cred, Perm: p}, nil
 	}
 	ck, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return principal{}, false
+		return principal{}, errUnauthorized
 	}
-	return c.sessions.get(ck.Value)
+	p, ok := c.sessions.get(ck.Value)
+	if !ok {
+		return principal{}, errUnauthorized
+	}
+	return p, nil
 }
 
 // clientAddr is the request's client address: the connection's peer, or,
@@ -209,7 +229,9 @@ func (c *Console) clientAddr(r *http.Request) string {
 	if !c.fromProxy(peer) {
 		return peer.String()
 	}
-	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	// A proxy may append its own header field instead of extending the
+	// client's, so every field counts and the last hop is the proxy's.
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	if a, err := netip.ParseAddr(strings.TrimSpace(hops[len(hops)-1])); err == nil {
 		return a.Unmap().String()
 	}
@@ -261,14 +283,19 @@ type loginView struct {
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	addr := c.clientAddr(r)
 	view := loginView{Next: safeNext(r.PostFormValue("next")), Name: clip(strings.TrimSpace(r.PostFormValue("name")), 64)}
-	if !c.logins.allowed(addr) {
+	token := r.PostFormValue("token")
+	var p perm
+	ok, allowed := c.logins.try(addr, func() bool {
+		p = c.check(token)
+		return p != permNone && view.Name != ""
+	})
+	if !allowed {
 		view.Error = "Too many failed logins from this address; wait a minute."
+		w.Header().Set("Retry-After", strconv.Itoa(int(loginEvery/time.Second)))
 		c.renderHTML(w, r, http.StatusTooManyRequests, "login", view)
 		return
 	}
-	p := c.check(r.PostFormValue("token"))
-	if p == permNone || view.Name == "" {
-		c.logins.failed(addr)
+	if !ok {
 		c.cfg.Log.Warn().Str("address", addr).Msg("console: failed login")
 		view.Error = "Wrong token, or no name given."
 		c.renderHTML(w, r, http.StatusUnauthorized, "login", view)
@@ -293,51 +320,24 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a redirect (after login, after switching languages) on
+// this site: only a path starting with a single "/", with no scheme or host,
+// re-serialised. Browsers drop tabs and newlines from URLs and read "\" as
+// "/", so "/\t/evil.example" would leave the site; such bytes are refused.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, `\`) {
+	if strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return "/"
 	}
-	return next
-}
-
-// loginLimiter allows each client address a few failed logins, then one
-// every ten seconds.
-type loginLimiter struct {
-	clock  campaign.Clock
-	mu     sync.Mutex
-	byAddr map[string]*rate.Limiter
-}
-
-const (
-	loginBurst   = 5
-	loginEvery   = 10 * time.Second
-	maxAddresses = 10000
-)
-
-func newLoginLimiter(clock campaign.Clock) *loginLimiter {
-	return &loginLimiter{clock: clock, byAddr: map[string]*rate.Limiter{}}
-}
-
-func (l *loginLimiter) limiter(addr string) *rate.Limiter {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lim, ok := l.byAddr[addr]
-	if !ok {
-		if len(l.byAddr) >= maxAddresses {
-			clear(l.byAddr) // forget everybody rather than grow without bound
-		}
-		lim = rate.NewLimiter(rate.Every(loginEvery), loginBurst)
-		l.byAddr[addr] = lim
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
 	}
-	return lim
+	s := u.String()
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(u.Path, "//") {
+		return "/"
+	}
+	return s
 }
-
-// allowed reports whether addr may try to log in now.
-func (l *loginLimiter) allowed(addr string) bool { return l.limiter(addr).TokensAt(l.clock.Now()) >= 1 }
-
-// failed spends one of addr's attempts.
-func (l *loginLimiter) failed(addr string) { l.limiter(addr).AllowN(l.clock.Now(), 1) }
 
 // isAPI tells JSON calls from pages.
 func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }

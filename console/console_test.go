@@ -11,12 +11,15 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/broadcaster/broadcaster/campaign"
@@ -145,6 +148,7 @@ type request struct {
 	method, target string
 	form           url.Values
 	header         map[string]string
+	fields         http.Header // added field by field, for headers sent more than once
 	cookies        []*http.Cookie
 	remote         string
 	tls            bool
@@ -165,6 +169,11 @@ func (f *fixture) do(rq request) *httptest.ResponseRecorder {
 	}
 	for k, v := range rq.header {
 		r.Header.Set(k, v)
+	}
+	for k, vs := range rq.fields {
+		for _, v := range vs {
+			r.Header.Add(k, v)
+		}
 	}
 	for _, c := range rq.cookies {
 		r.AddCookie(c)
@@ -226,7 +235,7 @@ func TestEveryPageNeedsCredentials(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, "")
 	run, camp := "/runs/"+itoa(f.runID), "/campaigns/"+itoa(f.campaignID)
-	for _, path := range []string{"/", "/runs", run, "/recipients?wc_id=wxid_b", "/campaigns", camp, "/accounts"} {
+	for i, path := range []string{"/", "/runs", run, "/recipients?wc_id=wxid_b", "/campaigns", camp, "/accounts"} {
 		w := f.do(request{target: path})
 		if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/login?next=") {
 			t.Errorf("GET %s without credentials: %d %s", path, w.Code, w.Header().Get("Location"))
@@ -236,7 +245,8 @@ func TestEveryPageNeedsCredentials(t *testing.T) {
 			api = "/api/now"
 		}
 		for _, h := range []map[string]string{nil, bearer("wrong-token-0123456789"), {"Authorization": "Basic " + readToken}} {
-			if w := f.do(request{target: api, header: h}); w.Code != http.StatusUnauthorized {
+			// Each path from its own address, below the failed-login limit.
+			if w := f.do(request{target: api, header: h, remote: "192.0.2." + itoa(int64(10+i)) + ":1"}); w.Code != http.StatusUnauthorized {
 				t.Errorf("GET %s with %v: %d", api, h, w.Code)
 			}
 		}
@@ -363,22 +373,29 @@ func TestForwardedForOnlyFromTheTrustedProxy(t *testing.T) {
 	f := newFixture(t, "10.0.0.0/8")
 	pause := "/api/campaigns/" + itoa(f.campaignID) + "/"
 	xff := map[string]string{"Authorization": "Bearer " + writeToken, "X-Forwarded-For": "203.0.113.9, 198.51.100.4"}
-	f.do(request{method: http.MethodPost, target: pause + "pause", header: xff, remote: "10.1.2.3:1"})
-	f.do(request{method: http.MethodPost, target: pause + "resume", header: xff, remote: "192.0.2.1:1"})
-	rows, err := f.pool.Query(context.Background(), `SELECT action, address FROM audit_log ORDER BY id`)
+	// A proxy such as HAProxy appends a header field of its own; the
+	// client's field comes first and is not believed.
+	fields := http.Header{"X-Forwarded-For": {"203.0.113.9, 203.0.113.10", "198.51.100.5"}}
+	for _, rq := range []request{
+		{target: pause + "pause", header: xff, remote: "10.1.2.3:1"},
+		{target: pause + "resume", header: xff, remote: "192.0.2.1:1"},
+		{target: pause + "pause", header: bearer(writeToken), fields: fields, remote: "10.1.2.3:1"},
+	} {
+		rq.method = http.MethodPost
+		if w := f.do(rq); w.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", rq.target, w.Code, w.Body)
+		}
+	}
+	rows, err := f.pool.Query(context.Background(), `SELECT action || ' ' || address FROM audit_log ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
-	for rows.Next() {
-		var action, addr string
-		if err := rows.Scan(&action, &addr); err != nil {
-			t.Fatal(err)
-		}
-		got[action] = addr
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got["pause"] != "198.51.100.4" || got["resume"] != "192.0.2.1" {
-		t.Errorf("audit addresses: %v", got)
+	if want := []string{"pause 198.51.100.4", "resume 192.0.2.1", "pause 198.51.100.5"}; !slices.Equal(got, want) {
+		t.Errorf("audit addresses: %q, want %q", got, want)
 	}
 }
 
@@ -403,6 +420,130 @@ func TestFailedLoginsAreRateLimited(t *testing.T) {
 	f.clock.add(10 * time.Second)
 	if code := try(readToken, "192.0.2.66:1"); code != http.StatusSeeOther {
 		t.Errorf("after ten seconds: %d", code)
+	}
+}
+
+// A wrong Bearer token is a failed login too: guessing through /api/ is
+// limited like the form, and both count against the same address.
+func TestWrongBearerTokensAreRateLimited(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "")
+	try := func(token, remote string) *httptest.ResponseRecorder {
+		t.Helper()
+		return f.do(request{target: "/api/runs", header: bearer(token), remote: remote})
+	}
+	for range 3 {
+		if w := try(readToken, "192.0.2.66:1"); w.Code != http.StatusOK {
+			t.Fatalf("right token: %d", w.Code) // a right token spends nothing
+		}
+	}
+	for i := range 5 {
+		if w := try("guess-0123456789-"+itoa(int64(i)), "192.0.2.66:1"); w.Code != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: %d", i+1, w.Code)
+		}
+	}
+	for _, token := range []string{"guess-0123456789-5", readToken} {
+		if w := try(token, "192.0.2.66:1"); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "10" {
+			t.Errorf("sixth try (%s): %d, Retry-After %q; want 429", token[:5], w.Code, w.Header().Get("Retry-After"))
+		}
+	}
+	if w := f.do(request{target: "/runs", header: bearer("guess-0123456789-6"), remote: "192.0.2.66:1"}); w.Code != http.StatusTooManyRequests {
+		t.Errorf("page with a wrong token after the limit: %d", w.Code)
+	}
+	if w := try(readToken, "192.0.2.67:1"); w.Code != http.StatusOK {
+		t.Errorf("right token from another address: %d", w.Code)
+	}
+	f.clock.add(10 * time.Second)
+	if w := try(readToken, "192.0.2.66:1"); w.Code != http.StatusOK {
+		t.Errorf("after ten seconds: %d", w.Code)
+	}
+	// The form and the API share one allowance.
+	for i := range 4 {
+		try("guess-0123456789-"+itoa(int64(i)), "192.0.2.68:1")
+	}
+	w := f.do(request{method: http.MethodPost, target: "/login", remote: "192.0.2.68:1",
+		form: url.Values{"name": {"mallory"}, "token": {"guess-0123456789"}}})
+	if w.Code != http.StatusUnauthorized {
+		t.Fatalf("fifth failure, through the form: %d", w.Code)
+	}
+	if w := try(readToken, "192.0.2.68:1"); w.Code != http.StatusTooManyRequests {
+		t.Errorf("after four wrong tokens and a failed form login: %d", w.Code)
+	}
+}
+
+// Parallel attempts are counted before the next is compared, even when
+// comparing takes a while.
+func TestLoginLimiterCountsParallelFailures(t *testing.T) {
+	t.Parallel()
+	l := console.NewLoginLimiter(&clock{now: time.Now()})
+	var compared atomic.Int64
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			<-start
+			if l.Fail("192.0.2.66", true) {
+				compared.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if n := compared.Load(); n != 5 {
+		t.Errorf("50 parallel failures: %d compared, want 5", n)
+	}
+}
+
+// The limiter remembers a bounded number of addresses, forgetting the least
+// recently seen: new addresses do not reset one that keeps guessing.
+func TestLoginLimiterForgetsTheLeastRecentAddress(t *testing.T) {
+	t.Parallel()
+	l := console.NewLoginLimiter(&clock{now: time.Now()})
+	for range 5 {
+		l.Fail("192.0.2.66", false)
+	}
+	for i := range console.MaxAddresses + 1 {
+		if i%1000 == 0 && l.Fail("192.0.2.66", false) {
+			t.Fatalf("after %d other addresses, the guessing address was forgotten", i)
+		}
+		l.Fail("other-"+itoa(int64(i)), false)
+	}
+	if l.Fail("192.0.2.66", false) {
+		t.Error("the guessing address was forgotten")
+	}
+}
+
+// Redirects after login and after switching languages stay on this site.
+func TestRedirectsStayOnThisSite(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "")
+	tests := []struct{ next, want string }{
+		{"/runs?status=failed", "/runs?status=failed"},
+		{"/recipients?wc_id=wxid_b", "/recipients?wc_id=wxid_b"},
+		{"/runs/7", "/runs/7"},
+		{"", "/"},
+		{"/\t/evil.example", "/"},
+		{"/\n/evil.example", "/"},
+		{"/\r\n/evil.example", "/"},
+		{"/\x7f/evil.example", "/"},
+		{"//evil.example", "/"},
+		{"/\\evil.example", "/"},
+		{"\\\\evil.example", "/"},
+		{"/runs\\..\\evil", "/"},
+		{"https://evil.example/", "/"},
+		{"javascript:alert(1)", "/"},
+		{"evil.example", "/"},
+	}
+	for _, tt := range tests {
+		w := f.do(request{target: "/lang/en?back=" + url.QueryEscape(tt.next)})
+		if got := w.Header().Get("Location"); w.Code != http.StatusSeeOther || got != tt.want {
+			t.Errorf("/lang/en?back=%q: %d %q, want %q", tt.next, w.Code, got, tt.want)
+		}
+		w = f.do(request{method: http.MethodPost, target: "/login",
+			form: url.Values{"name": {"erin"}, "token": {readToken}, "next": {tt.next}}})
+		if got := w.Header().Get("Location"); w.Code != http.StatusSeeOther || got != tt.want {
+			t.Errorf("login with next=%q: %d %q, want %q", tt.next, w.Code, got, tt.want)
+		}
 	}
 }
 

@@ -1,5 +1,35 @@
 package console
 
+import (
+	"runtime"
+
+	"github.com/broadcaster/broadcaster/campaign"
+)
+
+// MaxAddresses is how many client addresses the login limiter remembers.
+const MaxAddresses = maxAddresses
+
+// LoginLimiter is the failed-login limiter, for its eviction test.
+type LoginLimiter struct{ l *loginLimiter }
+
+// NewLoginLimiter returns an empty limiter on clock.
+func NewLoginLimiter(clock campaign.Clock) LoginLimiter { return LoginLimiter{newLoginLimiter(clock)} }
+
+// Fail presents a wrong credential from addr and reports whether it was
+// compared (false: addr is over its limit). A slow comparison yields to
+// other goroutines while it runs, to let parallel attempts overlap.
+func (l LoginLimiter) Fail(addr string, slow bool) bool {
+	_, allowed := l.l.try(addr, func() bool {
+		for range 100 {
+			if slow {
+				runtime.Gosched()
+			}
+		}
+		return false
+	})
+	return allowed
+}
+
 // Translated reports whether s has its Simplified Chinese, for the
 // catalogue's completeness test.
 func Translated(s string) bool {
@@ -17,7 +47,7 @@ func DynamicTexts() []string {
 		"%d of them ended unknown and may already have the message.",
 		"Wrong token, or no name given.", "Too many failed logins from this address; wait a minute.",
 		"Something went wrong; the details are in the daemon's log."}
-	for _, err := range []error{errUnauthorized, errForbidden, errBadCSRF, errNotFound} {
+	for _, err := range []error{errUnauthorized, errForbidden, errBadCSRF, errNotFound, errTooMany} {
 		out = append(out, err.Error())
 	}
 	return out

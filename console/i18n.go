@@ -171,6 +171,7 @@ var zh = map[string]string{
 	"Back":                           "返回",
 	"Wrong token, or no name given.": "令牌错误或未填写姓名。",
 	"Too many failed logins from this address; wait a minute.":                        "该地址登录失败次数过多，请稍候再试。",
+	"too many failed logins from this address; wait a minute":                         "该地址登录失败次数过多，请稍候再试",
 	"a read or write token is needed":                                                 "需要读取或写入令牌",
 	"this needs the write token":                                                      "此操作需要写入令牌",
 	"the form is stale or was not sent by the console; reload the page and try again": "表单已过期或不是由控制台提交的，请刷新页面后重试",
