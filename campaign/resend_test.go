@@ -66,6 +66,9 @@ func TestCheckTransition(t *testing.T) {
 		{campaign.StatusPaused, campaign.StatusActive}:    true,
 		{campaign.StatusActive, campaign.StatusCancelled}: true,
 		{campaign.StatusPaused, campaign.StatusCancelled}: true,
+		// a completed campaign sends while a resend of it is open
+		{campaign.StatusCompleted, campaign.StatusPaused}:    true,
+		{campaign.StatusCompleted, campaign.StatusCancelled}: true,
 	}
 	for _, from := range all {
 		for _, to := range all {

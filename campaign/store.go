@@ -111,8 +111,9 @@ type RunStore interface {
 	// with note, so that no instance creates it later. It returns
 	// ErrRunExists when the firing already has a run.
 	SkipFiring(ctx context.Context, campaignID int64, at time.Time, note string) error
-	// CompleteEnded completes the active recurring campaigns whose end_at
-	// is before now and that have no open run, and returns their ids.
+	// CompleteEnded completes the active campaigns that have no open run
+	// and nothing left to fire — recurring ones whose end_at is before now,
+	// one-shot ones whose run was made — and returns their ids.
 	CompleteEnded(ctx context.Context, now time.Time) ([]int64, error)
 	// CancelCampaigns carries out cancellations: the pending deliveries of
 	// cancelled campaigns become skipped ('cancelled') and their open runs

@@ -720,3 +720,30 @@ func TestREADMEConsoleSection(t *testing.T) {
 		}
 	}
 }
+
+// A completed campaign still sends while a resend of it is open: its page
+// offers Pause and Cancel, the pause is allowed, and the Accounts page
+// shows the database role that made it beside the operator's name.
+func TestCompletedCampaignCanBePaused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "")
+	f.exec(`UPDATE campaigns SET status = 'completed' WHERE id = $1`, f.campaignID)
+	camp := "/campaigns/" + itoa(f.campaignID)
+	body := f.do(request{target: camp, cookies: []*http.Cookie{f.login("erin", writeToken)}}).Body.String()
+	for s, want := range map[string]bool{`id="pause"`: true, `id="cancel"`: true, `id="resume"`: false} {
+		if strings.Contains(body, s) != want {
+			t.Errorf("completed campaign's page shows %s: %v, want %v", s, !want, want)
+		}
+	}
+	if w := f.do(request{method: http.MethodPost, target: "/api" + camp + "/pause", header: bearer(writeToken)}); w.Code != http.StatusOK || f.campaignStatus() != "paused" {
+		t.Fatalf("pause a completed campaign: %d %s", w.Code, w.Body)
+	}
+	var role string
+	if err := f.pool.QueryRow(context.Background(), `SELECT session_user`).Scan(&role); err != nil {
+		t.Fatal(err)
+	}
+	body = f.do(request{target: "/accounts", header: bearer(writeToken)}).Body.String()
+	if !strings.Contains(body, "<td>alice</td><td>bearer-write</td><td>"+role+"</td>") {
+		t.Errorf("/accounts lacks the pause with its database role %q: %s", role, body)
+	}
+}

@@ -180,6 +180,7 @@ var zh = map[string]string{
 	"Recent writes": "最近的操作",
 	"who":           "操作员",
 	"credential":    "凭据",
+	"database role": "数据库角色",
 	"from":          "来源",
 	"action":        "操作",
 	"target":        "对象",

@@ -237,9 +237,9 @@ func (c *Console) campaignPage(r *http.Request) (page, error) {
 	}
 	now := c.cfg.Clock.Now()
 	v := campaignView{Campaign: cv, Zone: c.cfg.Location.String(),
-		CanPause:  cv.Status == campaign.StatusActive,
-		CanResume: cv.Status == campaign.StatusPaused,
-		CanCancel: cv.Status == campaign.StatusActive || cv.Status == campaign.StatusPaused}
+		CanPause:  campaign.CheckTransition(id, cv.Status, campaign.StatusPaused) == nil,
+		CanResume: campaign.CheckTransition(id, cv.Status, campaign.StatusActive) == nil,
+		CanCancel: campaign.CheckTransition(id, cv.Status, campaign.StatusCancelled) == nil}
 	if cv.Template != nil {
 		v.Preview, _ = campaign.Preview(cv.Template.Content) // a template that cannot be read is a finding below
 	}

@@ -24,8 +24,8 @@ var (
 	auditLogSQL string
 )
 
-// SetCampaignStatus pauses (active→paused), resumes (paused→active) or cancels (active|paused→
-// cancelled) a campaign, recording the write in audit_log; other transitions are refused.
+// SetCampaignStatus pauses (active|completed→paused), resumes (paused→active) or cancels
+// (active|paused|completed→cancelled) a campaign (campaign.CheckTransition), recording the write in audit_log; other transitions are refused.
 // The row is written by the trigger on campaigns (migration 0010), which records every
 // status change, psql's too: this names the actor to it for the transaction, so each
 // change has one row. A campaign that does not exist is campaign.ErrNotFound; a
@@ -43,7 +43,7 @@ func (s *Store) SetCampaignStatus(ctx context.Context, campaignID int64, to camp
 		if err := campaign.CheckTransition(campaignID, campaign.Status(from), to); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, setActorSQL, pgx.NamedArgs{"who": a.Name, "credential": a.Credential, "address": a.Address}); err != nil {
+		if err := setActor(ctx, tx, a); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, setCampaignStatusSQL, pgx.NamedArgs{"id": campaignID, "status": string(to)})
@@ -56,6 +56,15 @@ func (s *Store) SetCampaignStatus(ctx context.Context, campaignID int64, to camp
 	return fmt.Errorf("set campaign %d %s: %w", campaignID, to, err)
 }
 
+// setActor names a as the actor of the rest of the transaction's writes, for
+// the trigger that records campaign status changes in audit_log.
+func setActor(ctx context.Context, q querier, a campaign.Actor) error {
+	if _, err := q.Exec(ctx, setActorSQL, pgx.NamedArgs{"who": a.Name, "credential": a.Credential, "address": a.Address}); err != nil {
+		return fmt.Errorf("set audit actor: %w", err)
+	}
+	return nil
+}
+
 // AuditLog returns the newest audit_log entries first, at most limit.
 func (s *Store) AuditLog(ctx context.Context, limit int) ([]campaign.AuditEntry, error) {
 	rows, err := s.pool.Query(ctx, auditLogSQL, pgx.NamedArgs{"limit": limit})
@@ -64,7 +73,7 @@ func (s *Store) AuditLog(ctx context.Context, limit int) ([]campaign.AuditEntry,
 	}
 	es, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (campaign.AuditEntry, error) {
 		var e campaign.AuditEntry
-		err := row.Scan(&e.ID, &e.At, &e.Who, &e.Credential, &e.Address, &e.Action, &e.Target, &e.Detail)
+		err := row.Scan(&e.ID, &e.At, &e.Who, &e.Credential, &e.Address, &e.Action, &e.Target, &e.Detail, &e.DBRole)
 		return e, err
 	})
 	if err != nil {

@@ -462,42 +462,6 @@ func TestResendWakesDaemons(t *testing.T) {
 	}
 }
 
-// A role that may change campaigns needs no grant on audit_log for its
-// changes to be recorded, under its own name; audit_log's writer is for
-// triggers only.
-func TestAuditTriggerNeedsNoGrant(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	id := f.campaign([]string{"a"})
-	role := "ops_" + strings.ReplaceAll(f.str(`SELECT gen_random_uuid()::text`), "-", "")
-	f.exec(`CREATE ROLE ` + role)
-	t.Cleanup(func() {
-		_, _ = f.pool.Exec(f.ctx, `DROP OWNED BY `+role)
-		_, _ = f.pool.Exec(f.ctx, `DROP ROLE `+role)
-	})
-	f.exec(`GRANT SELECT, UPDATE ON campaigns TO ` + role)
-	tx, err := f.pool.Begin(f.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(f.ctx) }()
-	for _, sql := range []string{`SET LOCAL ROLE ` + role, `UPDATE campaigns SET status = 'paused' WHERE id = ` + itoa(id)} {
-		if _, err := tx.Exec(f.ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	if err := tx.Commit(f.ctx); err != nil {
-		t.Fatal(err)
-	}
-	if who := f.str(`SELECT who FROM audit_log WHERE action = 'pause'`); who != role {
-		t.Errorf("pause recorded as %q, want the role %q", who, role)
-	}
-	_, err = f.pool.Exec(f.ctx, `SELECT broadcaster_audit_write('mallory', 'sql', NULL, 'pause', 'campaign 1', '{}')`)
-	if err == nil || !strings.Contains(err.Error(), "audit triggers only") {
-		t.Errorf("a direct call of broadcaster_audit_write: %v, want it refused", err)
-	}
-}
-
 // Two resends of one run at once (a double click) make one new run: the
 // second waits for the first and finds its recipients taken.
 func TestConcurrentResendsSendOnce(t *testing.T) {

@@ -64,9 +64,16 @@ func timestamp(t pgtype.Timestamptz) campaign.Timestamp {
 	return campaign.Timestamp{Time: t.Time, Valid: t.Valid}
 }
 
-// MarkInvalid implements campaign.RunStore.
+// MarkInvalid implements campaign.RunStore, as campaign.Daemon in audit_log.
 func (s *Store) MarkInvalid(ctx context.Context, campaignID int64, reason string) error {
-	if _, err := s.pool.Exec(ctx, markInvalidSQL, pgx.NamedArgs{"id": campaignID, "error": reason}); err != nil {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := setActor(ctx, tx, campaign.Daemon); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, markInvalidSQL, pgx.NamedArgs{"id": campaignID, "error": reason})
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("mark campaign %d invalid: %w", campaignID, err)
 	}
 	return nil
@@ -130,8 +137,15 @@ func recipientTooLong(err error) error {
 }
 
 // completeRuns completes the runs among ids (all open runs when ids is nil)
-// that have nothing left to send.
+// that have nothing left to send, as campaign.Daemon in audit_log. Call it
+// in a transaction: the actor is named for the rest of it.
 func completeRuns(ctx context.Context, q querier, ids []int64) ([]int64, error) {
+	if ids != nil && len(ids) == 0 {
+		return nil, nil
+	}
+	if err := setActor(ctx, q, campaign.Daemon); err != nil {
+		return nil, fmt.Errorf("complete runs: %w", err)
+	}
 	rows, err := q.Query(ctx, completeRunsSQL, pgx.NamedArgs{"runs": ids})
 	if err != nil {
 		return nil, fmt.Errorf("complete runs: %w", err)

@@ -80,13 +80,20 @@ func (s *Store) SkipFiring(ctx context.Context, campaignID int64, at time.Time, 
 	return nil
 }
 
-// CompleteEnded implements campaign.RunStore.
+// CompleteEnded implements campaign.RunStore, as campaign.Daemon in audit_log.
 func (s *Store) CompleteEnded(ctx context.Context, now time.Time) ([]int64, error) {
-	rows, err := s.pool.Query(ctx, completeEndedSQL, pgx.NamedArgs{"ended_before": now})
-	if err != nil {
-		return nil, fmt.Errorf("complete ended campaigns: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	var ids []int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := setActor(ctx, tx, campaign.Daemon); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, completeEndedSQL, pgx.NamedArgs{"ended_before": now})
+		if err != nil {
+			return err
+		}
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("complete ended campaigns: %w", err)
 	}

@@ -8,9 +8,11 @@ CREATE TABLE audit_log (
     id         bigserial PRIMARY KEY,
     at         timestamptz NOT NULL DEFAULT now(),
     -- The operator's name (given at the console's login, X-Operator, $USER),
-    -- or current_user for a write made with plain SQL.
+    -- or session_user for a write made with plain SQL. A claim: whoever may
+    -- write to the database may name anyone (db_role is what is known).
     who        text NOT NULL,
-    -- How they got in: console-write, bearer-write, cli; sql for plain SQL.
+    -- How they got in: console-write, bearer-write, cli; daemon for
+    -- broadcaster's own status changes; sql for plain SQL.
     credential text NOT NULL,
     -- The client's address; NULL when not known (a local socket).
     address    text NULL,
@@ -20,45 +22,52 @@ CREATE TABLE audit_log (
     -- What it was done to: 'campaign 12', 'run 34'.
     target     text NOT NULL,
     -- The particulars: statuses before and after, a resend's counts.
-    detail     jsonb NOT NULL DEFAULT '{}'
+    detail     jsonb NOT NULL DEFAULT '{}',
+    -- The database role that really made the change (session_user: the
+    -- login, which neither SET ROLE nor a SECURITY DEFINER function
+    -- changes), stamped by the trigger below whatever the writer gave.
+    db_role    text NOT NULL DEFAULT session_user
 );
 
 -- The console and reports read the newest entries first.
 CREATE INDEX audit_log_at_idx ON audit_log (at DESC, id DESC);
 
--- Writes one audit_log row for a trigger. It runs with its owner's rights
--- (SECURITY DEFINER), so that a role that may change campaigns needs no grant
--- on audit_log for the trigger below to record it: the upgrade breaks no
--- operator's role. Only a trigger may call it (pg_trigger_depth), so that it
--- is no way round the table's own grants.
-CREATE FUNCTION broadcaster_audit_write(who text, credential text, address text,
-                                        action text, target text, detail jsonb)
-RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- Stamps every row with the role that wrote it, so that a role granted
+-- INSERT on audit_log (the Go API's resend row) cannot name another.
+CREATE FUNCTION broadcaster_audit_stamp() RETURNS trigger
+LANGUAGE plpgsql AS $$
 BEGIN
-    IF pg_trigger_depth() = 0 THEN
-        RAISE EXCEPTION 'broadcaster_audit_write is called by audit triggers only'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    INSERT INTO public.audit_log (who, credential, address, action, target, detail)
-    VALUES (who, credential, address, action, target, detail);
+    NEW.db_role := session_user;
+    RETURN NEW;
 END
 $$;
 
+CREATE TRIGGER audit_log_stamp
+    BEFORE INSERT ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION broadcaster_audit_stamp();
+
 -- Records a change of campaigns.status. The one writer of these rows: the
--- Go API (pause, resume, cancel) sets transaction-local settings
--- broadcaster.actor, broadcaster.credential and broadcaster.address before
--- its UPDATE, and this trigger writes the row with them; a change made with
--- SQL has none set (a setting set in an earlier transaction of the session
--- reads '' afterwards), so it is recorded as current_user with credential
--- 'sql' and the client's address. It runs as the role that made the change,
--- so current_user is that role.
+-- Go API (pause, resume, cancel) and the daemon (complete, invalidate) set
+-- transaction-local settings broadcaster.actor, broadcaster.credential and
+-- broadcaster.address before their UPDATE, and this trigger writes the row
+-- with them; a change made with SQL has none set (a setting set in an
+-- earlier transaction of the session reads '' afterwards), so it is
+-- recorded as session_user with credential 'sql' and the client's address.
+-- Any session may set those settings, so they are only a claim: db_role
+-- holds the role that made the change.
+--
+-- It runs with its owner's rights (SECURITY DEFINER), so that a role that
+-- may change campaigns needs no grant on audit_log for this to record it:
+-- the upgrade breaks no operator's role. Its search_path is pinned and
+-- EXECUTE revoked from PUBLIC below, so that no other trigger can call it.
 CREATE FUNCTION broadcaster_audit_campaign_status() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     actor text := nullif(current_setting('broadcaster.actor', true), '');
 BEGIN
-    PERFORM broadcaster_audit_write(
-        coalesce(actor, current_user::text),
+    INSERT INTO audit_log (who, credential, address, action, target, detail)
+    VALUES (
+        coalesce(actor, session_user::text),
         coalesce(nullif(current_setting('broadcaster.credential', true), ''),
                  CASE WHEN actor IS NULL THEN 'sql' ELSE 'unknown' END),
         CASE WHEN actor IS NULL THEN host(inet_client_addr())
@@ -83,3 +92,18 @@ CREATE TRIGGER campaigns_audit_status
     AFTER UPDATE OF status ON campaigns
     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
     EXECUTE FUNCTION broadcaster_audit_campaign_status();
+
+-- Pinned to this schema (pg_temp last), whatever the caller's search_path,
+-- as 0008 pins its functions; callable by no one but their owner (a trigger
+-- runs its function without checking EXECUTE: only creating one needs it).
+DO $$
+DECLARE
+    f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY['broadcaster_audit_stamp()',
+                             'broadcaster_audit_campaign_status()'] LOOP
+        EXECUTE format('ALTER FUNCTION %s SET search_path = %I, pg_temp', f, current_schema());
+        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+    END LOOP;
+END
+$$;
