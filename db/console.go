@@ -39,8 +39,6 @@ var (
 	consoleCampaignsSQL string
 	//go:embed sql/console_audience.sql
 	consoleAudienceSQL string
-	//go:embed sql/console_no_jit.sql
-	consoleNoJITSQL string
 )
 
 // Limits of the console's smaller listings.
@@ -292,20 +290,13 @@ func (s *Store) campaigns(ctx context.Context, args pgx.NamedArgs) ([]campaign.C
 }
 
 // figures reads campaign_run_summary for the runs ids
-// (progress_run_summaries.sql), without JIT (see console_no_jit.sql).
+// (progress_run_summaries.sql).
 func (s *Store) figures(ctx context.Context, ids []int64) ([]campaign.RunProgress, error) {
-	var runs []campaign.RunProgress
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, consoleNoJITSQL); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, runSummariesSQL, pgx.NamedArgs{"runs": ids})
-		if err != nil {
-			return err
-		}
-		runs, err = pgx.CollectRows(rows, scanRunProgress)
-		return err
-	})
+	rows, err := s.pool.Query(ctx, runSummariesSQL, pgx.NamedArgs{"runs": ids})
+	if err != nil {
+		return nil, fmt.Errorf("run figures: %w", err)
+	}
+	runs, err := pgx.CollectRows(rows, scanRunProgress)
 	if err != nil {
 		return nil, fmt.Errorf("run figures: %w", err)
 	}

@@ -166,36 +166,35 @@ var wholeScan = regexp.MustCompile(`Seq Scan on deliveries\w*[^\n]*\n(?:[^\n]*\n
 
 // costQuery is one console query with the arguments a page gives it.
 type costQuery struct {
-	name  string
-	sql   string
-	args  pgx.NamedArgs
-	noJIT bool // run as the store runs it, after console_no_jit.sql
+	name string
+	sql  string
+	args pgx.NamedArgs
 }
 
 func consoleCostQueries(ids costIDs) []costQuery {
 	now := time.Now()
 	return []costQuery{
-		{"now: live runs", consoleLiveRunsSQL, pgx.NamedArgs{"limit": maxLiveRuns}, false},
-		{"now: their figures", runSummariesSQL, pgx.NamedArgs{"runs": []int64{ids.runningRun}}, true},
-		{"now: recent sends", consoleRecentSendsSQL, pgx.NamedArgs{"runs": []int64{ids.runningRun}, "now": now}, false},
+		{"now: live runs", consoleLiveRunsSQL, pgx.NamedArgs{"limit": maxLiveRuns}},
+		{"now: their figures", runSummariesSQL, pgx.NamedArgs{"runs": []int64{ids.runningRun}}},
+		{"now: recent sends", consoleRecentSendsSQL, pgx.NamedArgs{"runs": []int64{ids.runningRun}, "now": now}},
 		{"now/accounts: accounts", consoleAccountsSQL, pgx.NamedArgs{"rate": 0.5, "breaker_failures": 20, "cool_down_ms": 300000,
-			"since": now.Truncate(24 * time.Hour), "limit": maxAccounts}, false},
-		{"now: outage", consoleOutageSQL, nil, false},
-		{"runs: page", consoleRunsSQL, pgx.NamedArgs{"before": 0, "campaign": 0, "status": "", "limit": 50}, false},
-		{"runs: filtered page", consoleRunsSQL, pgx.NamedArgs{"before": ids.runningRun - 20, "campaign": ids.campaign, "status": "completed", "limit": 50}, false},
-		{"runs: 50 runs' figures", runSummariesSQL, pgx.NamedArgs{"runs": ids.lastRuns}, true},
-		{"run: figures", runSummariesSQL, pgx.NamedArgs{"runs": []int64{ids.bigRun}}, true},
-		{"run: deliveries", consoleDeliveriesSQL, pgx.NamedArgs{"run": ids.bigRun, "after": 0, "status": "", "code": "", "wc_id": "", "limit": 50}, false},
-		{"run: failed deliveries", consoleDeliveriesSQL, pgx.NamedArgs{"run": ids.bigRun, "after": 0, "status": "failed", "code": "1002", "wc_id": "", "limit": 50}, false},
-		{"run: one wcId", consoleDeliveriesSQL, pgx.NamedArgs{"run": ids.bigRun, "after": 0, "status": "", "code": "", "wc_id": ids.wcID, "limit": 50}, false},
-		{"run: failures grouped", consoleFailuresSQL, pgx.NamedArgs{"run": ids.bigRun, "limit": maxFailureGroups}, false},
-		{"run: sends per second", consoleRunRateSQL, pgx.NamedArgs{"run": ids.bigRun, "limit": maxRateSeconds, "deliveries": maxRateDeliveries}, false},
-		{"recipient: deliveries", consoleRecipientSQL, pgx.NamedArgs{"wc_id": ids.wcID, "limit": 100}, false},
-		{"recipient: attempts", consoleAttemptsSQL, pgx.NamedArgs{"deliveries": ids.deliveries, "limit": maxAttempts}, false},
-		{"campaigns: page", consoleCampaignsSQL, pgx.NamedArgs{"before": 0, "id": 0, "limit": 50}, false},
-		{"campaign: row", consoleCampaignsSQL, pgx.NamedArgs{"before": 0, "id": ids.campaign, "limit": 1}, false},
-		{"campaign: audience", consoleAudienceSQL, pgx.NamedArgs{"id": ids.campaign}, false},
-		{"campaign: check findings", checkAudienceSQL, nil, false},
+			"since": now.Truncate(24 * time.Hour), "limit": maxAccounts}},
+		{"now: outage", consoleOutageSQL, nil},
+		{"runs: page", consoleRunsSQL, pgx.NamedArgs{"before": 0, "campaign": 0, "status": "", "limit": 50}},
+		{"runs: filtered page", consoleRunsSQL, pgx.NamedArgs{"before": ids.runningRun - 20, "campaign": ids.campaign, "status": "completed", "limit": 50}},
+		{"runs: 50 runs' figures", runSummariesSQL, pgx.NamedArgs{"runs": ids.lastRuns}},
+		{"run: figures", runSummariesSQL, pgx.NamedArgs{"runs": []int64{ids.bigRun}}},
+		{"run: deliveries", consoleDeliveriesSQL, pgx.NamedArgs{"run": ids.bigRun, "after": 0, "status": "", "code": "", "wc_id": "", "limit": 50}},
+		{"run: failed deliveries", consoleDeliveriesSQL, pgx.NamedArgs{"run": ids.bigRun, "after": 0, "status": "failed", "code": "1002", "wc_id": "", "limit": 50}},
+		{"run: one wcId", consoleDeliveriesSQL, pgx.NamedArgs{"run": ids.bigRun, "after": 0, "status": "", "code": "", "wc_id": ids.wcID, "limit": 50}},
+		{"run: failures grouped", consoleFailuresSQL, pgx.NamedArgs{"run": ids.bigRun, "limit": maxFailureGroups}},
+		{"run: sends per second", consoleRunRateSQL, pgx.NamedArgs{"run": ids.bigRun, "limit": maxRateSeconds, "deliveries": maxRateDeliveries}},
+		{"recipient: deliveries", consoleRecipientSQL, pgx.NamedArgs{"wc_id": ids.wcID, "limit": 100}},
+		{"recipient: attempts", consoleAttemptsSQL, pgx.NamedArgs{"deliveries": ids.deliveries, "limit": maxAttempts}},
+		{"campaigns: page", consoleCampaignsSQL, pgx.NamedArgs{"before": 0, "id": 0, "limit": 50}},
+		{"campaign: row", consoleCampaignsSQL, pgx.NamedArgs{"before": 0, "id": ids.campaign, "limit": 1}},
+		{"campaign: audience", consoleAudienceSQL, pgx.NamedArgs{"id": ids.campaign}},
+		{"campaign: check findings", checkAudienceSQL, nil},
 	}
 }
 
@@ -209,11 +208,6 @@ func explain(t *testing.T, ctx context.Context, pool *pgxpool.Pool, q costQuery)
 	}
 	var lines []string
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if q.noJIT {
-			if _, err := tx.Exec(ctx, consoleNoJITSQL); err != nil {
-				return err
-			}
-		}
 		rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+q.sql, qargs...)
 		if err != nil {
 			return err

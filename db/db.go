@@ -25,6 +25,12 @@ func Open(ctx context.Context, url string, maxConns int) (*pgxpool.Pool, error) 
 		cfg.MaxConns = int32(maxConns)
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "broadcaster"
+	// No JIT: broadcaster's statements are short, but some are costed by the
+	// size of the tables they could touch (an EXISTS over every partition,
+	// a page of runs' figures), which crosses jit_above_cost on a large
+	// database; compiling them then took 60 to 600 ms of a statement that
+	// runs in a few. Measured with BenchmarkPruneMonth and make console-cost.
+	cfg.ConnConfig.RuntimeParams["jit"] = "off"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
