@@ -89,7 +89,7 @@ func (d demo) run(ctx context.Context, people int, failRate float64) error {
 	if err := db.Migrate(ctx, pool); err != nil {
 		return err
 	}
-	d.step("migrated: schema.sql applied")
+	d.step("migrated: every migration applied, as `broadcaster migrate` does")
 	store := db.NewStore(pool, owner())
 	id, audience, err := d.seed(ctx, store, people)
 	if err != nil {
