@@ -132,19 +132,8 @@ func TestPruneEndToEnd(t *testing.T) {
 // of partition in dir, and checks it loads every archived row.
 func restoreFromREADME(t *testing.T, dbURL, dir, partition string, man archive.Manifest) {
 	t.Helper()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	section := regexp.MustCompile("(?s)\n## Retention\n(.*?)\n## ").FindSubmatch(readme)
-	if section == nil {
-		t.Fatal("README has no Retention section")
-	}
-	block := regexp.MustCompile("(?s)```psql\n(.*?)```").FindSubmatch(section[1])
-	if block == nil {
-		t.Fatal("the Retention section shows no psql block to load an archive back")
-	}
-	script := strings.NewReplacer("/var/lib/broadcaster/archive", dir, "deliveries_p2026_01", partition).Replace(string(block[1]))
+	block := readmeBlock(t, "Retention", "psql")
+	script := strings.NewReplacer("/var/lib/broadcaster/archive", dir, "deliveries_p2026_01", partition).Replace(block)
 	psql, err := exec.LookPath("psql")
 	if err != nil {
 		t.Fatalf("psql is needed to test the README's restore (the postgresql package has it): %v", err)

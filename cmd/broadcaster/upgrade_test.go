@@ -299,23 +299,32 @@ func lineHas(text string, words ...string) bool {
 // first release's table, one statement at a time, as psql would.
 func prebuildIndexesFromREADME(t *testing.T, conn *pgx.Conn) {
 	t.Helper()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	section := regexp.MustCompile("(?s)\n## Upgrading\n(.*?)\n## ").FindSubmatch(readme)
-	if section == nil {
-		t.Fatal("README has no Upgrading section")
-	}
-	block := regexp.MustCompile("(?s)```sql-concurrently\n(.*?)```").FindSubmatch(section[1])
-	if block == nil {
-		t.Fatal("the Upgrading section shows no CREATE INDEX CONCURRENTLY block")
-	}
-	for _, stmt := range strings.Split(string(block[1]), ";") {
+	block := readmeBlock(t, "Upgrading", "sql-concurrently")
+	for _, stmt := range strings.Split(block, ";") {
 		if stmt = strings.TrimSpace(stmt); stmt != "" {
 			if _, err := conn.Exec(context.Background(), stmt); err != nil {
 				t.Fatalf("%s: %v", stmt, err)
 			}
 		}
 	}
+}
+
+// readmeBlock returns the first code block of language lang in the
+// README's section headed "## title": the text the tests run as an
+// operator would.
+func readmeBlock(t *testing.T, title, lang string) string {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := regexp.MustCompile("(?s)\n## " + regexp.QuoteMeta(title) + "\n(.*?)\n## ").FindSubmatch(readme)
+	if section == nil {
+		t.Fatalf("README has no %s section", title)
+	}
+	block := regexp.MustCompile("(?s)```" + regexp.QuoteMeta(lang) + "\n(.*?)```").FindSubmatch(section[1])
+	if block == nil {
+		t.Fatalf("the README's %s section shows no %s block", title, lang)
+	}
+	return string(block[1])
 }
