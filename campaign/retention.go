@@ -62,6 +62,14 @@ type Partition struct {
 	// created (zero when it holds none): its range says nothing about age.
 	NewestRun time.Time
 	Rows      int64 // deliveries held, as the planner estimates them; -1: unknown
+	// Waiting counts the rows (deliveries and attempts) in the DEFAULT
+	// partition, for months that had no partition when they were written;
+	// 0 for the others.
+	Waiting int64
+	// Sealed is set once a prune has sealed the pair (its rows no longer
+	// change): the drop that follows removes it, so a pair that stays
+	// sealed is a prune that failed between the two.
+	Sealed bool
 }
 
 // PruneVerdict is what PlanPrune decided about one partition, and why.

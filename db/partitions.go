@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/broadcaster/broadcaster/campaign"
 )
@@ -28,34 +29,6 @@ const PartitionsVersion = 8
 // DEFAULT partition, which works but defeats retention by month.
 const PartitionsAhead = campaign.DefaultMonthsAhead
 
-// Partition kinds, as broadcaster_partitions names them.
-const (
-	PartitionLegacy  = "legacy"  // the tables from before partitioning
-	PartitionMonth   = "month"   // one UTC calendar month
-	PartitionDefault = "default" // rows of a month without a partition
-)
-
-// Partition is one pair of partitions of deliveries and delivery_attempts
-// that hold the same range of run_created_at.
-type Partition struct {
-	Deliveries string // e.g. deliveries_p2026_12
-	Attempts   string // e.g. delivery_attempts_p2026_12
-	Kind       string // PartitionLegacy, PartitionMonth or PartitionDefault
-	// From and To bound the runs' creation times, [From, To). From is zero
-	// for the legacy partition (-infinity); both are zero for the default.
-	From, To time.Time
-	// OpenRuns counts the runs still pending or running with deliveries
-	// here: a partition that has any is never dropped.
-	OpenRuns int64
-	// Waiting counts the rows (deliveries and attempts) in the default
-	// partition; 0 for the others.
-	Waiting int64
-	// Sealed is set once a prune has sealed the pair (its rows no longer
-	// change): the drop that follows removes it, so a pair that stays
-	// sealed is a prune that failed between the two.
-	Sealed bool
-}
-
 // EnsurePartitions creates the missing monthly partitions from the month of
 // now (zero: the database's clock) to monthsAhead months later, and returns
 // how many months it created. Safe to call from several instances at once.
@@ -76,33 +49,55 @@ func ensurePartitions(ctx context.Context, q querier, now time.Time, monthsAhead
 }
 
 // Partitions lists the pairs of partitions, oldest first, the default last.
-func (s *Store) Partitions(ctx context.Context) ([]Partition, error) {
-	rows, err := s.pool.Query(ctx, partitionsSQL)
+func (s *Store) Partitions(ctx context.Context) ([]campaign.Partition, error) {
+	_, ps, err := listPartitions(ctx, s.pool, time.Time{})
+	return ps, err
+}
+
+// listPartitions reads partitions.sql: the pairs, and the time they were
+// read at on the database's clock (now when it is not zero).
+func listPartitions(ctx context.Context, q querier, now time.Time) (time.Time, []campaign.Partition, error) {
+	rows, err := q.Query(ctx, partitionsSQL, pgx.NamedArgs{"now": timeOrNull(now)})
 	if err != nil {
-		return nil, fmt.Errorf("list partitions: %w", err)
+		return time.Time{}, nil, fmt.Errorf("list partitions: %w", err)
 	}
-	ps, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Partition, error) {
+	var readAt time.Time
+	parts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (campaign.Partition, error) {
 		var (
-			p        Partition
-			from, to *time.Time
-			attempts *string
+			cp             campaign.Partition
+			kind           string
+			from, to       pgtype.Timestamptz
+			newest         pgtype.Timestamptz
+			open, estimate *int64
 		)
-		err := row.Scan(&p.Deliveries, &attempts, &p.Kind, &from, &to, &p.OpenRuns, &p.Waiting, &p.Sealed)
-		if from != nil {
-			p.From = *from
+		err := row.Scan(&readAt, &cp.Deliveries, &cp.Attempts, &kind, &from, &to, &open, &newest, &estimate,
+			&cp.Waiting, &cp.Sealed)
+		cp.Kind = campaign.PartitionKind(kind)
+		cp.From, cp.To, cp.NewestRun = finite(from), finite(to), finite(newest)
+		if open != nil {
+			cp.OpenRuns = int(*open)
 		}
-		if to != nil {
-			p.To = *to
+		cp.Rows = -1
+		if estimate != nil {
+			cp.Rows = *estimate
 		}
-		if attempts != nil {
-			p.Attempts = *attempts
-		}
-		return p, err
+		return cp, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list partitions: %w", err)
+		return time.Time{}, nil, fmt.Errorf("list partitions: %w", err)
 	}
-	return ps, nil
+	if readAt.IsZero() {
+		readAt = now
+	}
+	return readAt, parts, nil
+}
+
+// finite is t, or zero for NULL and ±infinity.
+func finite(t pgtype.Timestamptz) time.Time {
+	if !t.Valid || t.InfinityModifier != pgtype.Finite {
+		return time.Time{}
+	}
+	return t.Time
 }
 
 // PartitionWarnings says what in ps needs an operator's eye at now: monthly
@@ -110,7 +105,7 @@ func (s *Store) Partitions(ctx context.Context) ([]Partition, error) {
 // one land in the default partition), rows waiting in the default
 // partition, and pairs left sealed by a prune that failed before its drop.
 // Each warning comes with its fix.
-func PartitionWarnings(ps []Partition, now time.Time) []Warning {
+func PartitionWarnings(ps []campaign.Partition, now time.Time) []Warning {
 	var out []Warning
 	if end := coveredUntil(ps, now); end.Before(now.AddDate(0, 1, 0)) {
 		what := "no partition holds the runs created now"
@@ -129,7 +124,7 @@ func PartitionWarnings(ps []Partition, now time.Time) []Warning {
 				Fix:  "find why the prune failed in its log (the archive directory?) and run `broadcaster prune` again",
 			})
 		}
-		if p.Kind == PartitionDefault && p.Waiting > 0 {
+		if p.Kind == campaign.PartitionDefault && p.Waiting > 0 {
 			out = append(out, Warning{
 				What: fmt.Sprintf("%d rows wait in the DEFAULT partitions (%s, %s), for months without a partition", p.Waiting, p.Deliveries, p.Attempts),
 				Fix:  "run `broadcaster migrate`, which creates the coming months' partitions and moves their rows there; for another month, SELECT broadcaster_ensure_partitions(a time in it, 0)",
@@ -146,10 +141,10 @@ type Warning struct {
 
 // coveredUntil returns the end of the unbroken run of monthly partitions
 // that holds now, or zero when none holds it.
-func coveredUntil(ps []Partition, now time.Time) time.Time {
+func coveredUntil(ps []campaign.Partition, now time.Time) time.Time {
 	var end time.Time
 	for _, p := range ps {
-		if p.Kind != PartitionMonth {
+		if p.Kind != campaign.PartitionMonth {
 			continue
 		}
 		switch {

@@ -178,7 +178,7 @@ func TestEnsurePartitionsIsIdempotentAndConcurrent(t *testing.T) {
 	if strings.Join(names, "\n") != strings.Join(want, "\n") {
 		t.Errorf("partitions of 2031:\n%s\nwant:\n%s", strings.Join(names, "\n"), strings.Join(want, "\n"))
 	}
-	if last := ps[len(ps)-1]; last.Kind != db.PartitionDefault || last.Deliveries != "deliveries_default" {
+	if last := ps[len(ps)-1]; last.Kind != campaign.PartitionDefault || last.Deliveries != "deliveries_default" {
 		t.Errorf("last partition = %+v, want the default", last)
 	}
 }
@@ -334,22 +334,22 @@ func TestDropPartitionKeepsSummaries(t *testing.T) {
 // PartitionWarnings judges how far ahead the monthly partitions go.
 func TestPartitionWarnings(t *testing.T) {
 	t.Parallel()
-	month := func(y int, m time.Month) db.Partition {
+	month := func(y int, m time.Month) campaign.Partition {
 		from := time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
-		return db.Partition{Kind: db.PartitionMonth, From: from, To: from.AddDate(0, 1, 0)}
+		return campaign.Partition{Kind: campaign.PartitionMonth, From: from, To: from.AddDate(0, 1, 0)}
 	}
 	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name string
-		ps   []db.Partition
+		ps   []campaign.Partition
 		want string
 	}{
-		{"two months ahead", []db.Partition{month(2026, 11), month(2026, 12), month(2027, 1)}, ""},
-		{"ends in eleven days", []db.Partition{month(2026, 11)}, "partitions end at 2026-12-01, less than a month ahead"},
-		{"a gap", []db.Partition{month(2026, 11), month(2027, 1)}, "partitions end at 2026-12-01, less than a month ahead"},
-		{"none for now", []db.Partition{month(2026, 10)}, "no partition holds the runs created now"},
-		{"rows waiting", []db.Partition{month(2026, 11), month(2026, 12), {Kind: db.PartitionDefault, Waiting: 3}}, "3 rows wait"},
-		{"left sealed", []db.Partition{month(2026, 11), month(2026, 12), {Kind: db.PartitionMonth, Deliveries: "deliveries_p2026_01", Attempts: "delivery_attempts_p2026_01", Sealed: true,
+		{"two months ahead", []campaign.Partition{month(2026, 11), month(2026, 12), month(2027, 1)}, ""},
+		{"ends in eleven days", []campaign.Partition{month(2026, 11)}, "partitions end at 2026-12-01, less than a month ahead"},
+		{"a gap", []campaign.Partition{month(2026, 11), month(2027, 1)}, "partitions end at 2026-12-01, less than a month ahead"},
+		{"none for now", []campaign.Partition{month(2026, 10)}, "no partition holds the runs created now"},
+		{"rows waiting", []campaign.Partition{month(2026, 11), month(2026, 12), {Kind: campaign.PartitionDefault, Waiting: 3}}, "3 rows wait"},
+		{"left sealed", []campaign.Partition{month(2026, 11), month(2026, 12), {Kind: campaign.PartitionMonth, Deliveries: "deliveries_p2026_01", Attempts: "delivery_attempts_p2026_01", Sealed: true,
 			From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)}}, "deliveries_p2026_01 and delivery_attempts_p2026_01 are sealed"},
 	}
 	for _, tt := range tests {

@@ -22,8 +22,6 @@ import (
 // Retention's SQL (see each file's header); creating partitions ahead is
 // ensure_partitions.sql, shared with migrate.
 var (
-	//go:embed sql/prune_partitions.sql
-	prunePartitionsSQL string
 	//go:embed sql/prune_lock.sql
 	pruneLockSQL string
 	//go:embed sql/prune_unlock.sql
@@ -77,48 +75,7 @@ func (p *Retention) EnsurePartitions(ctx context.Context, now time.Time, monthsA
 
 // Partitions implements campaign.PartitionStore.
 func (p *Retention) Partitions(ctx context.Context, now time.Time) (time.Time, []campaign.Partition, error) {
-	rows, err := p.pool.Query(ctx, prunePartitionsSQL, pgx.NamedArgs{"now": timeOrNull(now)})
-	if err != nil {
-		return time.Time{}, nil, fmt.Errorf("list partitions: %w", err)
-	}
-	var readAt time.Time
-	parts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (campaign.Partition, error) {
-		var (
-			cp             campaign.Partition
-			kind           string
-			from, to       pgtype.Timestamptz
-			newest         pgtype.Timestamptz
-			open, estimate *int64
-		)
-		err := row.Scan(&readAt, &cp.Deliveries, &cp.Attempts, &kind, &from, &to, &open, &newest, &estimate)
-		cp.Kind = campaign.PartitionKind(kind)
-		cp.From, cp.To, cp.NewestRun = finite(from), finite(to), finite(newest)
-		if open != nil {
-			cp.OpenRuns = int(*open)
-		}
-		if estimate != nil {
-			cp.Rows = *estimate
-		} else {
-			cp.Rows = -1
-		}
-		return cp, err
-	})
-	if err != nil {
-		return time.Time{}, nil, fmt.Errorf("list partitions: %w", err)
-	}
-	if readAt.IsZero() {
-		readAt = now
-	}
-	return readAt, parts, nil
-}
-
-// finite reads a bound: NULL and ±infinity (MINVALUE, MAXVALUE) are zero,
-// which the domain reads as unbounded.
-func finite(t pgtype.Timestamptz) time.Time {
-	if !t.Valid || t.InfinityModifier != pgtype.Finite {
-		return time.Time{}
-	}
-	return t.Time
+	return listPartitions(ctx, p.pool, now)
 }
 
 // DropPartition implements campaign.PartitionStore. Holding the pair's

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/broadcaster/broadcaster/campaign"
 	"github.com/broadcaster/broadcaster/db"
 )
 
@@ -97,11 +98,11 @@ func printPartitions(ctx context.Context, a *app, store *db.Store) error {
 }
 
 // partitionRange says which runs' deliveries a partition holds.
-func partitionRange(p db.Partition) string {
+func partitionRange(p campaign.Partition) string {
 	switch p.Kind {
-	case db.PartitionDefault:
+	case campaign.PartitionDefault:
 		return fmt.Sprintf("of months without a partition (%d rows)", p.Waiting)
-	case db.PartitionLegacy:
+	case campaign.PartitionLegacy:
 		return "runs from before partitioning (migration 0008)"
 	default:
 		return p.From.UTC().Format(time.DateOnly) + " to " + p.To.UTC().Format(time.DateOnly)
