@@ -106,6 +106,7 @@ type Dispatcher struct {
 	cfg       DispatchConfig
 	log       zerolog.Logger
 	templates templateCache
+	spacing   *spacer // nil without pacing
 
 	held    holding       // slots: claimed, result not yet written or claim released
 	busy    atomic.Int64  // workers between their claim and handing over a result
@@ -117,13 +118,15 @@ type Dispatcher struct {
 
 // NewDispatcher returns a dispatcher sending store's deliveries with sender.
 func NewDispatcher(store DeliveryStore, sender Sender, cfg DispatchConfig, log zerolog.Logger) *Dispatcher {
+	cfg = cfg.withDefaults()
 	return &Dispatcher{
-		store:  store,
-		sender: sender,
-		cfg:    cfg.withDefaults(),
-		log:    log,
-		freed:  make(chan struct{}, 1),
-		wake:   make(chan struct{}, 1),
+		store:   store,
+		sender:  sender,
+		cfg:     cfg,
+		log:     log,
+		spacing: newSpacer(cfg.Pacing),
+		freed:   make(chan struct{}, 1),
+		wake:    make(chan struct{}, 1),
 	}
 }
 

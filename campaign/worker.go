@@ -67,6 +67,9 @@ func (d *Dispatcher) send(stop, ctx context.Context, dl Delivery, rt runTemplate
 		DeliveryID: dl.ID,
 		Date:       dl.ScheduledFor.In(d.cfg.Location).Format(time.DateOnly),
 	})
+	if err := d.spacing.wait(stop, d.cfg.Clock, dl.WID); err != nil {
+		return Result{}, false // stopping before its turn: the delivery goes back
+	}
 	a := d.sender.Send(ctx, Message{WID: dl.WID, WcID: dl.WcID, ImgURL: img, Content: content})
 	if a.Receipt != nil && len(a.Receipt.Overflow) > 0 {
 		d.log.Warn().Int64("delivery_id", dl.ID).Any("receipt_overflow", a.Receipt.Overflow).

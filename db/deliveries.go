@@ -46,23 +46,9 @@ func (s *Store) OpenTemplates(ctx context.Context, known []int64) ([]campaign.Ru
 // single Sync). The first makes sure every active account has a pacing row,
 // the second claims what the accounts may send now.
 func (s *Store) Claim(ctx context.Context, p campaign.ClaimParams) ([]campaign.Delivery, error) {
-	pc := p.Pacing
-	burst := float64(max(pc.Burst, 1))
-	now := timeOrNull(p.Now)
 	b := &pgx.Batch{}
-	b.Queue(ensureAccountsSQL, pgx.NamedArgs{"burst": burst, "now": now})
-	b.Queue(claimSQL, pgx.NamedArgs{
-		"limit":            p.Limit,
-		"owner":            s.owner,
-		"lease_ms":         p.Lease.Milliseconds(),
-		"rate":             pc.PerSecond,
-		"burst":            burst,
-		"jitter_ms":        pc.Jitter.Milliseconds(),
-		"breaker_failures": pc.BreakerFailures,
-		"cool_down_ms":     pc.BreakerCoolDown.Milliseconds(),
-		"exclude":          excluded(p.Exclude),
-		"now":              now,
-	})
+	b.Queue(ensureAccountsSQL, pgx.NamedArgs{"burst": float64(max(p.Pacing.Burst, 1)), "now": timeOrNull(p.Now)})
+	b.Queue(claimSQL, s.claimArgs(p))
 	res := s.pool.SendBatch(ctx, b)
 	ds, err := claimed(res)
 	if cerr := res.Close(); err == nil {
@@ -72,6 +58,23 @@ func (s *Store) Claim(ctx context.Context, p campaign.ClaimParams) ([]campaign.D
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	return ds, nil
+}
+
+// claimArgs binds claim.sql's named parameters.
+func (s *Store) claimArgs(p campaign.ClaimParams) pgx.NamedArgs {
+	pc := p.Pacing
+	return pgx.NamedArgs{
+		"limit":            p.Limit,
+		"owner":            s.owner,
+		"lease_ms":         p.Lease.Milliseconds(),
+		"rate":             pc.PerSecond,
+		"burst":            float64(max(pc.Burst, 1)),
+		"jitter_ms":        pc.Jitter.Milliseconds(),
+		"breaker_failures": pc.BreakerFailures,
+		"cool_down_ms":     pc.BreakerCoolDown.Milliseconds(),
+		"exclude":          excluded(p.Exclude),
+		"now":              timeOrNull(p.Now),
+	}
 }
 
 func claimed(res pgx.BatchResults) ([]campaign.Delivery, error) {

@@ -3,7 +3,10 @@ package db
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/broadcaster/broadcaster/campaign"
 )
 
 // MigrateTo applies the migrations up to version, leaving the database as a
@@ -14,4 +17,10 @@ func MigrateTo(ctx context.Context, pool *pgxpool.Pool, version int) error {
 		return err
 	}
 	return migrateTo(ctx, pool, ms[:version])
+}
+
+// ClaimStatement is the claim's SQL and arguments, for tests that look at
+// what it reads (EXPLAIN ANALYZE).
+func (s *Store) ClaimStatement(p campaign.ClaimParams) (string, pgx.NamedArgs) {
+	return claimSQL, s.claimArgs(p)
 }

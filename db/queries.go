@@ -13,6 +13,8 @@ var (
 	insertRunSQL string
 	//go:embed sql/insert_deliveries.sql
 	insertDeliveriesSQL string
+	//go:embed sql/analyze_run.sql
+	analyzeRunSQL string
 	//go:embed sql/complete_runs.sql
 	completeRunsSQL string
 	//go:embed sql/refresh_run_totals.sql

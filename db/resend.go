@@ -98,10 +98,10 @@ func resend(ctx context.Context, tx pgx.Tx, r campaign.ResendRequest, statuses [
 	if err != nil {
 		return res, err
 	}
-	err = tx.QueryRow(ctx, insertDeliveriesSQL, pgx.NamedArgs{
+	total, res.Skipped, err = fanOut(ctx, tx, pgx.NamedArgs{
 		"run_id": res.NewRunID, "campaign_id": res.CampaignID,
 		"resend_of": r.RunID, "statuses": statusStrings(statuses),
-	}).Scan(&total, &res.Skipped)
+	})
 	if err != nil {
 		return res, err
 	}

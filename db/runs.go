@@ -95,9 +95,11 @@ func (s *Store) CreateRun(ctx context.Context, campaignID int64, scheduledFor ti
 			}
 			return err
 		}
-		if err := tx.QueryRow(ctx, insertDeliveriesSQL, pgx.NamedArgs{
+		var err error
+		run.Total, run.Skipped, err = fanOut(ctx, tx, pgx.NamedArgs{
 			"run_id": run.ID, "campaign_id": campaignID, "resend_of": nil, "statuses": nil,
-		}).Scan(&run.Total, &run.Skipped); err != nil {
+		})
+		if err != nil {
 			return err
 		}
 		if run.Total > run.Skipped {
@@ -116,6 +118,24 @@ func (s *Store) CreateRun(ctx context.Context, campaignID int64, scheduledFor ti
 		return campaign.Run{}, fmt.Errorf("create run of campaign %d: %w", campaignID, err)
 	}
 	return run, nil
+}
+
+// fanOut inserts a run's deliveries (insert_deliveries.sql, whose named
+// arguments args holds) and returns how many, and how many of them were
+// skipped. When they are many for their partition it analyses it in the same
+// transaction (analyze_run.sql): planned on the statistics of the partition
+// before the fan-out, the run's first claims would read every pending
+// delivery of it.
+func fanOut(ctx context.Context, tx pgx.Tx, args pgx.NamedArgs) (total, skipped int, err error) {
+	if err := tx.QueryRow(ctx, insertDeliveriesSQL, args).Scan(&total, &skipped); err != nil {
+		return 0, 0, err
+	}
+	var analysed bool
+	err = tx.QueryRow(ctx, analyzeRunSQL, pgx.NamedArgs{"run_id": args["run_id"], "inserted": total}).Scan(&analysed)
+	if err != nil {
+		return 0, 0, fmt.Errorf("analyze the run's partition: %w", err)
+	}
+	return total, skipped, nil
 }
 
 // recipientTooLong turns the error PostgreSQL gives for a wcId too long for

@@ -35,3 +35,6 @@ GRANT EXECUTE ON FUNCTION broadcaster_ensure_partitions(timestamptz, int),
                           broadcaster_lock_partition(text),
                           broadcaster_seal_partition(text),
                           broadcaster_drop_partition(text) TO broadcaster_app;
+-- Fresh statistics after a large fan-out (migration 0012): ANALYZE is the
+-- owner's, so the fan-out asks this function.
+GRANT EXECUTE ON FUNCTION broadcaster_analyze_run(bigint, bigint) TO broadcaster_app;

@@ -85,8 +85,13 @@ WITH acct AS (
         claimed_by = @owner,
         lease_until = coalesce(@now::timestamptz, now()) + @lease_ms::bigint * interval '1 millisecond',
         updated_at = now()
-    FROM due
-    WHERE d.id = due.id AND d.run_created_at = due.run_created_at
+    -- By arrays rather than a join with due: the join is planned as a
+    -- sequential scan of the whole month whenever the planner believes it
+    -- small (up to a few hundred thousand rows), while this is always a
+    -- probe of each partition's primary key, and only in the partitions
+    -- the keys name (pruned when the claim runs).
+    WHERE d.id = ANY ((SELECT array_agg(due.id) FROM due)::bigint[])
+      AND d.run_created_at = ANY ((SELECT array_agg(DISTINCT due.run_created_at) FROM due)::timestamptz[])
     RETURNING d.id, d.run_id, d.campaign_id, d.wc_id, d.attempts, d.run_created_at
 ), spent AS (
     UPDATE sending_accounts a
