@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sourcegraph/conc"
+	"github.com/sourcegraph/conc/pool"
 )
 
 // claimTimeout bounds a claim. A claim runs on a context that a stop does
@@ -21,7 +21,7 @@ const claimTimeout = 10 * time.Second
 // not prepared (its run began between the two queries) is released rather
 // than sent late behind a newer token, and so is everything claimed once a
 // stop has come. It returns how many it started.
-func (d *Dispatcher) claimAndStart(ctx context.Context, limit int, workers *conc.WaitGroup, rec *recorder) (int, error) {
+func (d *Dispatcher) claimAndStart(ctx context.Context, limit int, workers *pool.Pool, rec *recorder) (int, error) {
 	if err := d.templates.refresh(ctx, d.store); err != nil || ctx.Err() != nil {
 		return 0, err
 	}

@@ -5,15 +5,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sourcegraph/conc"
 	"github.com/sourcegraph/conc/panics"
+	"github.com/sourcegraph/conc/pool"
 )
 
 // start sends one claimed delivery on a worker of its own; the delivery's
 // slot, taken at claim, is freed once its result is written. The send is
 // detached from ctx: a request already started finishes (bounded by the
 // sender's timeout) and is recorded, even when the process is stopping.
-func (d *Dispatcher) start(ctx context.Context, workers *conc.WaitGroup, rec *recorder, dl Delivery, rt runTemplate) {
+func (d *Dispatcher) start(ctx context.Context, workers *pool.Pool, rec *recorder, dl Delivery, rt runTemplate) {
 	d.busy.Add(1)
 	sendCtx := context.WithoutCancel(ctx)
 	workers.Go(func() {

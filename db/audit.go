@@ -59,10 +59,15 @@ func (s *Store) SetCampaignStatus(ctx context.Context, campaignID int64, to camp
 // setActor names a as the actor of the rest of the transaction's writes, for
 // the trigger that records campaign status changes in audit_log.
 func setActor(ctx context.Context, q querier, a campaign.Actor) error {
-	if _, err := q.Exec(ctx, setActorSQL, pgx.NamedArgs{"who": a.Name, "credential": a.Credential, "address": a.Address}); err != nil {
+	if _, err := q.Exec(ctx, setActorSQL, actorArgs(a)); err != nil {
 		return fmt.Errorf("set audit actor: %w", err)
 	}
 	return nil
+}
+
+// actorArgs binds set_actor.sql's named parameters.
+func actorArgs(a campaign.Actor) pgx.NamedArgs {
+	return pgx.NamedArgs{"who": a.Name, "credential": a.Credential, "address": a.Address}
 }
 
 // AuditLog returns the newest audit_log entries first, at most limit.

@@ -99,51 +99,59 @@ func claimed(res pgx.BatchResults) ([]campaign.Delivery, error) {
 }
 
 // Record implements campaign.DeliveryStore: every attempt and result of the
-// batch, then run completion, in one transaction of four statements (five
-// when a result changes a delivery of a run already closed, whose stored
-// totals are refreshed).
+// batch, then the completion of the runs it finished and the totals of its
+// closed runs, as one batch of statements: one round trip, and one implicit
+// transaction (the batch ends in a single Sync, so all of it commits or
+// none). It was a transaction of seven round trips; a result holds its
+// worker's slot until it is written, so each round trip was a slot idle.
 func (s *Store) Record(ctx context.Context, results []campaign.Result) ([]int64, error) {
 	if len(results) == 0 {
 		return nil, nil
 	}
 	a := newResultArrays(results)
-	var completed []int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, insertAttemptsSQL, a.attemptArgs()); err != nil {
-			return fmt.Errorf("insert attempts: %w", err)
-		}
-		rows, err := tx.Query(ctx, updateDeliveriesSQL, a.deliveryArgs())
-		if err != nil {
-			return fmt.Errorf("update deliveries: %w", err)
-		}
-		var (
-			runs, closed []int64
-			run          int64
-			isClosed     bool
-		)
-		_, err = pgx.ForEachRow(rows, []any{&run, &isClosed}, func() error {
-			if isClosed {
-				closed = append(closed, run)
-			} else {
-				runs = append(runs, run)
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("update deliveries: %w", err)
-		}
-		acct := newAccountResults(results)
-		if _, err := tx.Exec(ctx, accountResultsSQL, pgx.NamedArgs{"w_id": acct.wID, "reset": acct.reset, "fails": acct.fails}); err != nil {
-			return fmt.Errorf("update accounts: %w", err)
-		}
-		completed, err = completeRuns(ctx, tx, distinct(runs))
-		if err != nil {
-			return err
-		}
-		return refreshTotals(ctx, tx, distinct(closed))
-	})
+	acct := newAccountResults(results)
+	runs := make([]int64, len(results))
+	for i, r := range results {
+		runs[i] = r.Delivery.RunID
+	}
+	runs = distinct(runs)
+	b := &pgx.Batch{}
+	b.Queue(setActorSQL, actorArgs(campaign.Daemon)) // completions are the daemon's, in audit_log
+	b.Queue(insertAttemptsSQL, a.attemptArgs())
+	b.Queue(updateDeliveriesSQL, a.deliveryArgs())
+	b.Queue(accountResultsSQL, pgx.NamedArgs{"w_id": acct.wID, "reset": acct.reset, "fails": acct.fails})
+	b.Queue(completeRunsSQL, pgx.NamedArgs{"runs": runs})
+	// Closed runs among them, those just completed included, store their
+	// totals counted with this batch's results (refresh_run_totals.sql).
+	b.Queue(refreshRunTotalsSQL, pgx.NamedArgs{"runs": runs})
+	res := s.pool.SendBatch(ctx, b)
+	completed, err := recorded(res)
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("record results: %w", err)
+	}
+	return completed, nil
+}
+
+// recorded reads Record's batch: the runs it completed.
+func recorded(res pgx.BatchResults) ([]int64, error) {
+	for _, what := range []string{"set audit actor", "insert attempts", "update deliveries", "update accounts"} {
+		if _, err := res.Exec(); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	rows, err := res.Query()
+	if err != nil {
+		return nil, fmt.Errorf("complete runs: %w", err)
+	}
+	completed, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("complete runs: %w", err)
+	}
+	if _, err := res.Exec(); err != nil {
+		return nil, fmt.Errorf("store run totals: %w", err)
 	}
 	return completed, nil
 }

@@ -3,11 +3,11 @@
 -- counts them, so that a run's summary outlives the partition that holds its
 -- deliveries (migration 0008). Runs still open are left alone (NULL): the
 -- view counts those. It runs in the transaction that closed the runs (after
--- complete_runs.sql, cancel_campaigns.sql) or that changed a delivery of a
--- closed run (a late result, a journal replay, a reaped or released claim of
--- a cancelled run), after that change, so the count includes it. Not a
--- per-row trigger: that would cost every delivery's write, not only these
--- rare ones.
+-- complete_runs.sql, cancel_campaigns.sql) or that may have changed a
+-- delivery of a closed run (every batch of results, with the runs it names:
+-- a late result, a journal replay; a reaped or released claim of a cancelled
+-- run), after that change, so the count includes it. Not a per-row trigger:
+-- that would cost every delivery's write, not only these rare ones.
 -- A late result committed at the very moment another transaction closes
 -- its run can be missing from that run's stored totals (each counts with a
 -- snapshot without the other's change) until the run's next change.

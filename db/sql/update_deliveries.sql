@@ -7,9 +7,8 @@
 -- for its bigint column arrives as JSON text in receipt_overflow (else NULL).
 -- Rows are matched on (id, run_created_at), the partition key (NULL for the
 -- legacy partition's '-infinity'), so each lookup stays in one partition.
--- Returns each changed delivery's run and whether that run was already
--- closed: the caller then refreshes the totals stored on closed runs
--- (refresh_run_totals.sql).
+-- A result for a run already closed changes that run's totals: Record
+-- refreshes them after this (refresh_run_totals.sql).
 UPDATE deliveries d
 SET status = CASE WHEN r.status = 'pending' AND run.status NOT IN ('pending', 'running')
                   THEN 'failed' ELSE r.status END,
@@ -41,4 +40,3 @@ WHERE d.id = r.id
   AND run.id = d.run_id
   AND d.attempts = r.attempt
   AND d.status IN ('sending', 'unknown', 'pending')
-RETURNING d.run_id, run.status NOT IN ('pending', 'running') AS closed
