@@ -22,8 +22,12 @@ const claimTimeout = 10 * time.Second
 // than sent late behind a newer token, and so is everything claimed once a
 // stop has come. It returns how many it started.
 func (d *Dispatcher) claimAndStart(ctx context.Context, limit int, workers *pool.Pool, rec *recorder) (int, error) {
-	if err := d.templates.refresh(ctx, d.store); err != nil || ctx.Err() != nil {
+	added, err := d.templates.refresh(ctx, d.store)
+	if err != nil || ctx.Err() != nil {
 		return 0, err
+	}
+	if added {
+		d.ensured = time.Time{} // new runs may send from accounts without a pacing row
 	}
 	claimed, err := d.claim(ctx, limit)
 	if err != nil {
@@ -93,12 +97,18 @@ func (d *Dispatcher) retryRelease(ctx context.Context, rec *recorder) {
 func (d *Dispatcher) claim(ctx context.Context, limit int) ([]Delivery, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
 	defer cancel()
-	return d.cfg.Outage.Claim(ctx, limit, func(limit int) ([]Delivery, error) {
+	now := d.cfg.Clock.Now()
+	ensure := now.Sub(d.ensured) >= d.cfg.ReapEvery
+	ds, err := d.cfg.Outage.Claim(ctx, limit, func(limit int) ([]Delivery, error) {
 		return d.store.Claim(ctx, ClaimParams{
 			Limit: limit, Lease: d.cfg.Lease, Pacing: d.cfg.Pacing, Exclude: d.failing.accounts(),
-			Now: storeNow(d.cfg.Clock),
+			Now: storeTime(d.cfg.Clock, now), EnsureAccounts: ensure,
 		})
 	})
+	if err == nil && ensure {
+		d.ensured = now
+	}
+	return ds, err
 }
 
 // releaseUnsent hands back the deliveries claimed but never sent because

@@ -107,7 +107,8 @@ type Dispatcher struct {
 	cfg       DispatchConfig
 	log       zerolog.Logger
 	templates templateCache
-	spacing   *spacer // nil without pacing
+	spacing   *spacer   // nil without pacing
+	ensured   time.Time // when the last claim made sure every account has a pacing row (loop only)
 
 	held    holding       // slots: claimed, result not yet written or claim released
 	busy    atomic.Int64  // workers between their claim and handing over a result
@@ -213,6 +214,15 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 			if n == free {
 				continue // more may be due right now
 			}
+			if n > 0 {
+				// Something was due, and more comes due in a moment: paced
+				// accounts become ready one after another. Claim again
+				// shortly, without asking the store what is left, which
+				// costs as much as a claim when there are many accounts
+				// (and would be asked after every claim).
+				d.nap(ctx, minWait)
+				continue
+			}
 		} else if !rec.failing() {
 			// Every slot is taken, some perhaps by results waiting to be
 			// written: have them written now, and wait for a slot.
@@ -291,6 +301,19 @@ func (d *Dispatcher) idle(ctx context.Context, rec *recorder, quiet bool) (done 
 
 // minWait keeps the loop from spinning on work another instance holds.
 const minWait = 20 * time.Millisecond
+
+// nap waits for d, a wake-up or the end of ctx, but not for a finished
+// worker: while claims find work, workers finish all the time, and each
+// would start a claim of one or two deliveries.
+func (d *Dispatcher) nap(ctx context.Context, wait time.Duration) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-d.wake:
+	case <-t.C:
+	}
+}
 
 // pause waits for d, a finished worker, a wake-up or the end of ctx.
 func (d *Dispatcher) pause(ctx context.Context, wait time.Duration) {

@@ -124,7 +124,7 @@ func TestJournalReplayWaitsForTheDatabase(t *testing.T) {
 	h := newHarness(t, sendertest.Config{})
 	h.campaign("later", applet, recipients("r", 3))
 	h.createRuns()
-	claimed, err := h.store.Claim(h.ctx, campaign.ClaimParams{Limit: 3, Lease: time.Minute})
+	claimed, err := h.store.Claim(h.ctx, campaign.ClaimParams{EnsureAccounts: true, Limit: 3, Lease: time.Minute})
 	if err != nil || len(claimed) != 3 {
 		t.Fatalf("claim = %d, %v", len(claimed), err)
 	}

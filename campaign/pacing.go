@@ -50,6 +50,12 @@ type ClaimParams struct {
 	// Now is the time to pace by; zero means the database's clock, which
 	// all instances share (see Clock).
 	Now time.Time
+	// EnsureAccounts asks the store to give every account that sends a
+	// pacing row before it claims, which costs a pass over the campaigns
+	// that send: the dispatcher asks on its first claim, when runs have
+	// opened since its last, and at least every few seconds (an operator
+	// may change a campaign's w_id), not before every claim.
+	EnsureAccounts bool
 }
 
 // OutstandingParams says how to judge when the next delivery may go.

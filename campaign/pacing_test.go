@@ -202,7 +202,7 @@ func TestExpiredLeaseIsReapedThenRetried(t *testing.T) {
 	clock := h.manualTime() // after the rows it must not predate
 	t0 := clock.Now()
 	dead := db.NewStore(h.pool, "dead:1")
-	if ds, err := dead.Claim(h.ctx, campaign.ClaimParams{Limit: 1, Lease: h.cfg.Lease, Now: t0}); err != nil || len(ds) != 1 {
+	if ds, err := dead.Claim(h.ctx, campaign.ClaimParams{EnsureAccounts: true, Limit: 1, Lease: h.cfg.Lease, Now: t0}); err != nil || len(ds) != 1 {
 		t.Fatal(ds, err)
 	}
 	spy := newClaimSpy(h.store)

@@ -44,13 +44,13 @@ type templateCache struct {
 }
 
 // refresh prepares the templates of the open runs not yet cached and drops
-// the runs that are no longer open.
-func (c *templateCache) refresh(ctx context.Context, store DeliveryStore) error {
+// the runs that are no longer open. It reports whether runs were added.
+func (c *templateCache) refresh(ctx context.Context, store DeliveryStore) (added bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, templateTimeout)
 	defer cancel()
 	rts, err := store.OpenTemplates(ctx, c.known())
 	if err != nil {
-		return fmt.Errorf("prepare templates: %w", err)
+		return false, fmt.Errorf("prepare templates: %w", err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -64,6 +64,7 @@ func (c *templateCache) refresh(ctx context.Context, store DeliveryStore) error 
 		if rt.Cached {
 			continue // forgotten meanwhile: brought again by the next refresh
 		}
+		added = true
 		if rt.Template != nil {
 			if p, ok := shared[*rt.Template]; ok {
 				open[rt.RunID] = p
@@ -77,7 +78,7 @@ func (c *templateCache) refresh(ctx context.Context, store DeliveryStore) error 
 		open[rt.RunID] = p
 	}
 	c.runs = open
-	return nil
+	return added, nil
 }
 
 // prepareRun parses a run's template once, for all of its deliveries.

@@ -38,7 +38,7 @@ func TestTemplateCacheHoldsExactlyTheOpenRuns(t *testing.T) {
 	for id := int64(1); id <= 3000; id++ {
 		store.open = append(store.open, id)
 	}
-	if err := c.refresh(ctx, store); err != nil {
+	if _, err := c.refresh(ctx, store); err != nil {
 		t.Fatal(err)
 	}
 	if store.sent != 3000 {
@@ -46,7 +46,7 @@ func TestTemplateCacheHoldsExactlyTheOpenRuns(t *testing.T) {
 	}
 	store.sent = 0
 	store.open = append(store.open[1000:], 3001) // 1,000 runs closed elsewhere, one opened
-	if err := c.refresh(ctx, store); err != nil {
+	if _, err := c.refresh(ctx, store); err != nil {
 		t.Fatal(err)
 	}
 	if store.sent != 1 {

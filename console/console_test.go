@@ -90,7 +90,7 @@ func newFixture(t *testing.T, proxy string) *fixture {
 	f.runID = run.ID
 	// Sent as the dispatcher records results: a sent, b failed (1002), c
 	// unknown; the run completes.
-	ds, err := store.Claim(ctx, campaign.ClaimParams{Limit: 10, Lease: time.Minute})
+	ds, err := store.Claim(ctx, campaign.ClaimParams{EnsureAccounts: true, Limit: 10, Lease: time.Minute})
 	if err != nil || len(ds) != 3 {
 		t.Fatalf("claim: %d, %v", len(ds), err)
 	}

@@ -105,7 +105,7 @@ func benchClaimRecord(b *testing.B, pastMonths int) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		ds, err := store.Claim(ctx, campaign.ClaimParams{Limit: batch, Lease: time.Minute})
+		ds, err := store.Claim(ctx, campaign.ClaimParams{EnsureAccounts: true, Limit: batch, Lease: time.Minute})
 		if err != nil || len(ds) != batch {
 			b.Fatalf("claimed %d, %v; want %d", len(ds), err, batch)
 		}

@@ -41,16 +41,19 @@ func (s *Store) OpenTemplates(ctx context.Context, known []int64) ([]campaign.Ru
 	return rts, nil
 }
 
-// Claim implements campaign.DeliveryStore with two statements sent as one
-// batch: one round trip, and one implicit transaction (the batch ends in a
-// single Sync). The first makes sure every active account has a pacing row,
-// the second claims what the accounts may send now.
+// Claim implements campaign.DeliveryStore with up to two statements sent as
+// one batch: one round trip, and one implicit transaction (the batch ends in
+// a single Sync). The first, when p.EnsureAccounts asks, makes sure every
+// account that sends has a pacing row; the second claims what the accounts
+// may send now.
 func (s *Store) Claim(ctx context.Context, p campaign.ClaimParams) ([]campaign.Delivery, error) {
 	b := &pgx.Batch{}
-	b.Queue(ensureAccountsSQL, pgx.NamedArgs{"burst": float64(max(p.Pacing.Burst, 1)), "now": timeOrNull(p.Now)})
+	if p.EnsureAccounts {
+		b.Queue(ensureAccountsSQL, pgx.NamedArgs{"burst": float64(max(p.Pacing.Burst, 1)), "now": timeOrNull(p.Now)})
+	}
 	b.Queue(claimSQL, s.claimArgs(p))
 	res := s.pool.SendBatch(ctx, b)
-	ds, err := claimed(res)
+	ds, err := claimed(res, p.EnsureAccounts)
 	if cerr := res.Close(); err == nil {
 		err = cerr
 	}
@@ -77,9 +80,11 @@ func (s *Store) claimArgs(p campaign.ClaimParams) pgx.NamedArgs {
 	}
 }
 
-func claimed(res pgx.BatchResults) ([]campaign.Delivery, error) {
-	if _, err := res.Exec(); err != nil {
-		return nil, err
+func claimed(res pgx.BatchResults, ensured bool) ([]campaign.Delivery, error) {
+	if ensured {
+		if _, err := res.Exec(); err != nil {
+			return nil, err
+		}
 	}
 	rows, err := res.Query()
 	if err != nil {

@@ -34,7 +34,7 @@ func TestClaimTakesDueDeliveriesOfActiveCampaignsOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: 3, Lease: time.Minute})
+				ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{EnsureAccounts: true, Limit: 3, Lease: time.Minute})
 				if err != nil {
 					t.Error(err)
 					return
@@ -183,12 +183,12 @@ func TestReapExpiredLeases(t *testing.T) {
 			run := f.run(f.campaign([]string{"a", "b", "c"}))
 			other := *f
 			other.store = db.NewStore(f.pool, "other:2") // a process that died
-			expired, err := other.store.Claim(f.ctx, campaign.ClaimParams{Limit: 1, Lease: -time.Second})
+			expired, err := other.store.Claim(f.ctx, campaign.ClaimParams{EnsureAccounts: true, Limit: 1, Lease: -time.Second})
 			if err != nil || len(expired) != 1 {
 				t.Fatal(expired, err)
 			}
 			f.exec(`UPDATE deliveries SET attempts = $2 WHERE id = $1`, expired[0].ID, tt.attempts)
-			mine, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: 1, Lease: -time.Second})
+			mine, err := f.store.Claim(f.ctx, campaign.ClaimParams{EnsureAccounts: true, Limit: 1, Lease: -time.Second})
 			if err != nil || len(mine) != 1 {
 				t.Fatal(mine, err)
 			}
@@ -239,7 +239,7 @@ func TestReapGivesBackOwnClaimsThatNeverArrived(t *testing.T) {
 				t.Helper()
 				f.exec(`UPDATE deliveries SET next_attempt_at = CASE WHEN wc_id = $1 THEN now() - interval '1 hour' ELSE now() + interval '1 hour' END
 					WHERE status = 'pending'`, wcID)
-				ds, err := s.Claim(f.ctx, campaign.ClaimParams{Limit: 1, Lease: lease})
+				ds, err := s.Claim(f.ctx, campaign.ClaimParams{EnsureAccounts: true, Limit: 1, Lease: lease})
 				if err != nil || len(ds) != 1 || ds[0].WcID != wcID {
 					t.Fatalf("claim %s: %v, %v", wcID, ds, err)
 				}
@@ -339,7 +339,7 @@ func TestReapJudgesLeasesByTheGivenTime(t *testing.T) {
 	other := *f
 	other.store = db.NewStore(f.pool, "other:2") // a process that died
 	t0 := f.now()
-	if ds, err := other.store.Claim(f.ctx, campaign.ClaimParams{Limit: 1, Lease: time.Minute, Now: t0}); err != nil || len(ds) != 1 {
+	if ds, err := other.store.Claim(f.ctx, campaign.ClaimParams{EnsureAccounts: true, Limit: 1, Lease: time.Minute, Now: t0}); err != nil || len(ds) != 1 {
 		t.Fatal(ds, err)
 	}
 	p := campaign.ReapParams{RetryAmbiguous: true, MaxAttempts: 3, Delay: time.Minute, Now: t0.Add(59 * time.Second)}

@@ -109,7 +109,7 @@ func (f *fixture) now() (t time.Time) {
 
 func (f *fixture) claim(limit int) []campaign.Delivery {
 	f.t.Helper()
-	ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: limit, Lease: time.Minute})
+	ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{EnsureAccounts: true, Limit: limit, Lease: time.Minute})
 	if err != nil {
 		f.t.Fatalf("Claim: %v", err)
 	}

@@ -25,7 +25,7 @@ func (f *fixture) pacedCampaign(wID string, n int) int64 {
 // claimAt claims as a dispatcher whose clock reads now would.
 func (f *fixture) claimAt(now time.Time, p campaign.Pacing, limit int) map[string]int {
 	f.t.Helper()
-	ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: limit, Lease: time.Minute, Pacing: p, Now: now})
+	ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{EnsureAccounts: true, Limit: limit, Lease: time.Minute, Pacing: p, Now: now})
 	if err != nil {
 		f.t.Fatalf("Claim: %v", err)
 	}
@@ -131,7 +131,7 @@ func TestBreakerRestsAnAccountThenProbes(t *testing.T) {
 		}
 		f.record(rs...)
 	}
-	ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: 3, Lease: time.Minute, Pacing: campaign.Pacing{}})
+	ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{EnsureAccounts: true, Limit: 3, Lease: time.Minute, Pacing: campaign.Pacing{}})
 	if err != nil || len(ds) != 3 {
 		t.Fatalf("claim: %v %v", ds, err)
 	}
@@ -162,7 +162,7 @@ func TestBreakerRestsAnAccountThenProbes(t *testing.T) {
 	// The cool-down has passed: exactly one probe, and nothing more until
 	// its result arrives.
 	t1 := t0.Add(2 * time.Minute)
-	probe, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: 100, Lease: time.Minute, Pacing: p, Now: t1})
+	probe, err := f.store.Claim(f.ctx, campaign.ClaimParams{EnsureAccounts: true, Limit: 100, Lease: time.Minute, Pacing: p, Now: t1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestPacingHoldsAcrossConcurrentClaimers(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{Limit: 10, Lease: time.Minute, Pacing: p})
+			ds, err := f.store.Claim(f.ctx, campaign.ClaimParams{EnsureAccounts: true, Limit: 10, Lease: time.Minute, Pacing: p})
 			if err != nil {
 				t.Error(err)
 				return

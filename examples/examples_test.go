@@ -165,7 +165,7 @@ func runNightly(t *testing.T, store *db.Store, id int64) {
 	if err != nil || run.Total != 4 || run.Skipped != 1 {
 		t.Fatalf("CreateRun = %+v, %v; want 4 deliveries, 1 skipped", run, err)
 	}
-	claimed, err := store.Claim(ctx, campaign.ClaimParams{Limit: 10, Lease: time.Minute})
+	claimed, err := store.Claim(ctx, campaign.ClaimParams{EnsureAccounts: true, Limit: 10, Lease: time.Minute})
 	if err != nil || len(claimed) != 3 {
 		t.Fatalf("Claim = %v, %v; want 3 deliveries", claimed, err)
 	}

@@ -15,38 +15,47 @@
 -- Claims return the partition key (run_created_at), so that results find
 -- their row in one partition.
 WITH acct AS (
-    SELECT a.w_id,
-           CASE WHEN @rate::float8 > 0
-                THEN least(@burst::float8,
-                           a.tokens + @rate::float8 * extract(epoch FROM coalesce(@now::timestamptz, now()) - a.refilled_at))
-                ELSE @limit::float8 END AS tokens,
-           (@breaker_failures::int > 0 AND a.consecutive_failures >= @breaker_failures::int) AS probing
-    FROM sending_accounts a
-    -- The readiness rule lives in broadcaster_account_ready_at, which
-    -- outstanding.sql applies too.
-    WHERE broadcaster_account_ready_at(a.not_before, a.paused_until, a.probe_until, a.tokens, a.refilled_at,
-                                       a.consecutive_failures, a.last_failure_at,
-                                       @rate::float8, @breaker_failures::int, @cool_down_ms::bigint)
-          <= coalesce(@now::timestamptz, now())
-      AND NOT (a.w_id = ANY (@exclude::text[]))
-      -- Only accounts with something due, least recently served first, and
-      -- no more than could be used: locking every idle account would make
-      -- other instances skip them all.
-      -- (LIMIT 1 keeps each probe one step down deliveries_pending_idx:
-      -- a plain EXISTS is planned as a join over every pending delivery.
-      -- The outer one keeps each account's probe to its own campaigns and
-      -- stops at the first with something due: an EXISTS over the view is
-      -- planned as a hash over every sending campaign.)
-      AND (SELECT 1
+    SELECT r.w_id, r.tokens, r.probing
+    FROM (
+        SELECT a.w_id,
+               CASE WHEN @rate::float8 > 0
+                    THEN least(@burst::float8,
+                               a.tokens + @rate::float8 * extract(epoch FROM coalesce(@now::timestamptz, now()) - a.refilled_at))
+                    ELSE @limit::float8 END AS tokens,
+               (@breaker_failures::int > 0 AND a.consecutive_failures >= @breaker_failures::int) AS probing
+        FROM sending_accounts a
+        -- The readiness rule lives in broadcaster_account_ready_at, which
+        -- outstanding.sql applies too.
+        WHERE broadcaster_account_ready_at(a.not_before, a.paused_until, a.probe_until, a.tokens, a.refilled_at,
+                                           a.consecutive_failures, a.last_failure_at,
+                                           @rate::float8, @breaker_failures::int, @cool_down_ms::bigint)
+              <= coalesce(@now::timestamptz, now())
+          AND NOT (a.w_id = ANY (@exclude::text[]))
+        -- Least recently served first.
+        ORDER BY a.refilled_at
+        -- A fence: the probe below runs on the accounts in this order, one
+        -- by one, until @limit have something due, rather than on every
+        -- ready account before the sort (709 probes, 19 ms a claim, with
+        -- 1,000 paced accounts). The lock (FOR UPDATE below applies here)
+        -- is taken likewise, row by row, as they are read.
+        OFFSET 0
+    ) r
+    -- Only accounts with something due, and no more than could be used:
+    -- locking every idle account would make other instances skip them all.
+    -- (LIMIT 1 keeps each probe one step down deliveries_pending_idx:
+    -- a plain EXISTS is planned as a join over every pending delivery.
+    -- The outer one keeps each account's probe to its own campaigns and
+    -- stops at the first with something due: an EXISTS over the view is
+    -- planned as a hash over every sending campaign.)
+    WHERE (SELECT 1
            FROM sending_campaigns c
-           WHERE c.w_id = a.w_id
+           WHERE c.w_id = r.w_id
              AND (SELECT 1 FROM deliveries d
                   WHERE d.campaign_id = c.id AND d.status = 'pending'
                     AND d.next_attempt_at <= coalesce(@now::timestamptz, now())
                   ORDER BY d.next_attempt_at
                   LIMIT 1) IS NOT NULL
            LIMIT 1) IS NOT NULL
-    ORDER BY a.refilled_at
     LIMIT @limit
     FOR UPDATE SKIP LOCKED
 ), allowance AS (
