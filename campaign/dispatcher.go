@@ -211,6 +211,12 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 				d.pause(ctx, time.Second)
 				continue
 			}
+			if n > 0 {
+				// Results that came in during the claim hold slots the
+				// next claim needs: written now, the write overlaps that
+				// claim, instead of waiting until every slot is taken.
+				rec.nudge()
+			}
 			if n == free {
 				continue // more may be due right now
 			}

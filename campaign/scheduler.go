@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/sourcegraph/conc/panics"
+	"github.com/sourcegraph/conc/pool"
 )
 
 // Notes stored in campaign_runs.note on the cancelled run that records a
@@ -224,21 +226,47 @@ func (s *Scheduler) CreateDueRuns(ctx context.Context) ([]Run, error) {
 	if !keep(nil, err) {
 		return runs, errors.Join(errs...)
 	}
-	for _, row := range oneShots {
-		if !keep(s.fireOneShot(ctx, row)) {
-			return runs, errors.Join(errs...)
-		}
+	if !fireEach(ctx, oneShots, s.fireOneShot, keep) {
+		return runs, errors.Join(errs...)
 	}
 	recurring, err := s.store.DueRecurring(ctx, now)
 	if !keep(nil, err) {
 		return runs, errors.Join(errs...)
 	}
-	for _, row := range recurring {
-		if !keep(s.fireRecurring(ctx, row, now)) {
+	fireEach(ctx, recurring, func(ctx context.Context, row RecurringRow) (*Run, error) {
+		return s.fireRecurring(ctx, row, now)
+	}, keep)
+	return runs, errors.Join(errs...)
+}
+
+// fireConcurrency is how many runs CreateDueRuns creates at once. A night
+// of a thousand one-shot campaigns, one per account, made one after another
+// at about 1.4 ms each, started its last accounts 1.4 s after its first;
+// PostgreSQL does the fan-outs, and a few at a time keep its cores busy.
+const fireConcurrency = 4
+
+// fireEach calls fire for every row, fireConcurrency at a time, and hands
+// each outcome to keep, one at a time. It starts no more once ctx has ended,
+// and reports whether it has not.
+func fireEach[R any](ctx context.Context, rows []R, fire func(context.Context, R) (*Run, error), keep func(*Run, error) bool) bool {
+	var mu sync.Mutex
+	p := pool.New().WithMaxGoroutines(fireConcurrency)
+	for _, row := range rows {
+		if ctx.Err() != nil {
 			break
 		}
+		p.Go(func() {
+			if ctx.Err() != nil {
+				return
+			}
+			run, err := fire(ctx, row)
+			mu.Lock()
+			defer mu.Unlock()
+			keep(run, err)
+		})
 	}
-	return runs, errors.Join(errs...)
+	p.Wait()
+	return ctx.Err() == nil
 }
 
 // fireOneShot creates the run of a due one-shot campaign, or marks it

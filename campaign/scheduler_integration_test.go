@@ -335,3 +335,38 @@ func TestRecurringCampaignCompletesAfterEndAt(t *testing.T) {
 		t.Errorf("campaign = %s after its last run completed, want completed", st)
 	}
 }
+
+// Many campaigns due at once are created a few at a time: each gets its one
+// run with all of its deliveries, and an invalid one among them is marked
+// invalid without holding up the others.
+func TestSchedulerCreatesManyDueRuns(t *testing.T) {
+	h := newHarness(t, sendertest.Config{})
+	const n = 25
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = h.campaign("due "+itoa(int64(i)), applet, recipients("r"+itoa(int64(i))+"_", 7))
+	}
+	bad := h.campaign("bad", "<appmsg>{{nope}}</appmsg>", recipients("b", 3))
+	runs := h.createRuns()
+	if len(runs) != n {
+		t.Fatalf("%d runs created, want %d", len(runs), n)
+	}
+	seen := map[int64]bool{}
+	for _, r := range runs {
+		if seen[r.CampaignID] || r.Total != 7 {
+			t.Errorf("run %+v: want one run of 7 deliveries per campaign", r)
+		}
+		seen[r.CampaignID] = true
+	}
+	for _, id := range ids {
+		if n := h.int64(`SELECT count(*) FROM deliveries WHERE campaign_id = $1`, id); n != 7 {
+			t.Errorf("campaign %d has %d deliveries, want 7", id, n)
+		}
+	}
+	if st := h.str(`SELECT status FROM campaigns WHERE id = $1`, bad); st != "invalid" {
+		t.Errorf("campaign with an unknown placeholder is %s, want invalid", st)
+	}
+	if more := h.createRuns(); len(more) != 0 {
+		t.Errorf("a second pass created %d runs, want none", len(more))
+	}
+}
