@@ -14,9 +14,10 @@ import (
 type RunTemplate struct {
 	RunID      int64
 	CampaignID int64
-	// Cached is set for a run the caller said it holds already: its
-	// template is not sent again, and Template is nil.
-	Cached   bool
+	// Closed is set for a run the caller said it holds that is no longer
+	// open (or whose campaign no longer sends): the caller forgets it.
+	// Template is nil.
+	Closed   bool
 	Template *Template // nil when the campaign names no template
 }
 
@@ -30,8 +31,8 @@ type runTemplate struct {
 }
 
 // templateCache holds each open run's prepared template. It is refreshed
-// before every claim with one query, which lists the open runs and brings
-// the templates of those not yet cached, so a claimed delivery is rendered
+// before every claim with one query, which brings the templates of the open
+// runs not yet cached and names the cached ones that closed, so a claimed delivery is rendered
 // and sent at once: a template loaded after the claim would delay a run's
 // first sends until the next claim of the same account caught up with them,
 // and the API would see two sends where the pacing spent two tokens far
@@ -54,20 +55,19 @@ func (c *templateCache) refresh(ctx context.Context, store DeliveryStore) (added
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	open := make(map[int64]runTemplate, len(rts))
+	if c.runs == nil {
+		c.runs = map[int64]runTemplate{}
+	}
 	shared := map[Template]runTemplate{}
 	for _, rt := range rts {
-		if prev, ok := c.runs[rt.RunID]; ok && rt.Cached {
-			open[rt.RunID] = prev
+		if rt.Closed {
+			delete(c.runs, rt.RunID)
 			continue
-		}
-		if rt.Cached {
-			continue // forgotten meanwhile: brought again by the next refresh
 		}
 		added = true
 		if rt.Template != nil {
 			if p, ok := shared[*rt.Template]; ok {
-				open[rt.RunID] = p
+				c.runs[rt.RunID] = p
 				continue
 			}
 		}
@@ -75,9 +75,8 @@ func (c *templateCache) refresh(ctx context.Context, store DeliveryStore) (added
 		if rt.Template != nil {
 			shared[*rt.Template] = p
 		}
-		open[rt.RunID] = p
+		c.runs[rt.RunID] = p
 	}
-	c.runs = open
 	return added, nil
 }
 

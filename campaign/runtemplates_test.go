@@ -18,12 +18,16 @@ type openRuns struct {
 func (s *openRuns) OpenTemplates(_ context.Context, known []int64) ([]RunTemplate, error) {
 	var out []RunTemplate
 	for _, id := range s.open {
-		rt := RunTemplate{RunID: id, CampaignID: id, Cached: slices.Contains(known, id)}
-		if !rt.Cached {
-			rt.Template = &Template{ID: id % 3, Name: "t", ImgURL: "https://cdn.example/a.png", Content: "<appmsg><title>x</title></appmsg>"}
+		if !slices.Contains(known, id) {
+			out = append(out, RunTemplate{RunID: id, CampaignID: id,
+				Template: &Template{ID: id % 3, Name: "t", ImgURL: "https://cdn.example/a.png", Content: "<appmsg><title>x</title></appmsg>"}})
 			s.sent++
 		}
-		out = append(out, rt)
+	}
+	for _, id := range known {
+		if !slices.Contains(s.open, id) {
+			out = append(out, RunTemplate{RunID: id, Closed: true})
+		}
 	}
 	return out, nil
 }

@@ -124,10 +124,10 @@ type RunStore interface {
 // DeliveryStore is what the dispatcher needs: claim due deliveries, record
 // what happened to them, and recover claims left by dead processes.
 type DeliveryStore interface {
-	// OpenTemplates returns the open runs of active campaigns, each with
-	// its campaign's template except the runs named in known, which come
-	// Cached and without it: what the dispatcher prepares before it claims,
-	// and which of the runs it holds are still open.
+	// OpenTemplates returns the open runs of the campaigns that send that
+	// are not in known, each with its campaign's template, and the runs in
+	// known that are no longer open, marked Closed: what the dispatcher
+	// prepares before it claims, and which of the runs it holds to forget.
 	OpenTemplates(ctx context.Context, known []int64) ([]RunTemplate, error)
 	// Claim marks up to p.Limit due deliveries of active campaigns as
 	// sending, leased for p.Lease, taking only deliveries whose account

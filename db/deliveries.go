@@ -15,7 +15,7 @@ import (
 // OpenTemplates implements campaign.DeliveryStore.
 func (s *Store) OpenTemplates(ctx context.Context, known []int64) ([]campaign.RunTemplate, error) {
 	if known == nil {
-		known = []int64{} // r.id = ANY (NULL) would be NULL, not false
+		known = []int64{} // unnest(NULL) is no rows too, but say so
 	}
 	rows, err := s.pool.Query(ctx, openTemplatesSQL, pgx.NamedArgs{"known": known})
 	if err != nil {
@@ -27,7 +27,7 @@ func (s *Store) OpenTemplates(ctx context.Context, known []int64) ([]campaign.Ru
 			id                 *int64
 			name, img, content *string
 		)
-		if err := row.Scan(&rt.RunID, &rt.CampaignID, &rt.Cached, &id, &name, &img, &content); err != nil {
+		if err := row.Scan(&rt.RunID, &rt.CampaignID, &rt.Closed, &id, &name, &img, &content); err != nil {
 			return rt, err
 		}
 		if id != nil {

@@ -444,12 +444,15 @@ func TestOpenTemplatesAreThoseOfRunsThatMaySend(t *testing.T) {
 	bare := f.run(noTemplate)
 	f.exec(`UPDATE campaigns SET template_id = NULL WHERE id = $1`, noTemplate)
 	paused := f.campaign([]string{"a"})
-	f.run(paused)
+	pausedRun := f.run(paused)
 	f.exec(`UPDATE campaigns SET status = 'paused' WHERE id = $1`, paused)
 	done := f.campaign([]string{"a"})
-	f.exec(`UPDATE campaign_runs SET status = 'completed' WHERE id = $1`, f.run(done).ID)
+	doneRun := f.run(done)
+	f.exec(`UPDATE campaign_runs SET status = 'completed' WHERE id = $1`, doneRun.ID)
 
-	rts, err := f.store.OpenTemplates(f.ctx, []int64{known.ID})
+	// The caller holds known (open), the completed run and the paused
+	// campaign's run: the last two are named closed, known not at all.
+	rts, err := f.store.OpenTemplates(f.ctx, []int64{known.ID, doneRun.ID, pausedRun.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,16 +460,21 @@ func TestOpenTemplatesAreThoseOfRunsThatMaySend(t *testing.T) {
 	for _, rt := range rts {
 		got[rt.RunID] = rt
 	}
-	if len(got) != 3 || got[open.ID].Template == nil || got[open.ID].Template.Content != "<appmsg><title>{{wcId}}</title></appmsg>" {
-		t.Fatalf("OpenTemplates = %+v, want the 3 open runs of active campaigns, run %d with its template", rts, open.ID)
+	if len(got) != 4 || got[open.ID].Template == nil || got[open.ID].Template.Content != "<appmsg><title>{{wcId}}</title></appmsg>" {
+		t.Fatalf("OpenTemplates = %+v, want the 2 new open runs of sending campaigns, run %d with its template, and 2 closed", rts, open.ID)
 	}
-	if rt := got[bare.ID]; rt.Template != nil || rt.Cached {
-		t.Errorf("run of a campaign naming no template: %+v; want it listed without a template", rt)
+	if rt := got[bare.ID]; rt.Template != nil || rt.Closed {
+		t.Errorf("run of a campaign naming no template: %+v; want it listed open, without a template", rt)
 	}
-	if rt := got[known.ID]; !rt.Cached || rt.Template != nil {
-		t.Errorf("run the caller holds: %+v; want it listed as cached, without its template", rt)
+	if _, listed := got[known.ID]; listed {
+		t.Errorf("run the caller holds, still open: listed %+v, want it left out", got[known.ID])
 	}
-	if all, err := f.store.OpenTemplates(f.ctx, nil); err != nil || len(all) != 3 || all[0].Cached {
-		t.Errorf("OpenTemplates(nil) = %+v, %v; want the 3 open runs of active campaigns, none cached", all, err)
+	for _, id := range []int64{doneRun.ID, pausedRun.ID} {
+		if rt := got[id]; !rt.Closed || rt.Template != nil {
+			t.Errorf("run %d the caller holds, no longer sending: %+v; want it named closed, without a template", id, rt)
+		}
+	}
+	if all, err := f.store.OpenTemplates(f.ctx, nil); err != nil || len(all) != 3 || all[0].Closed {
+		t.Errorf("OpenTemplates(nil) = %+v, %v; want the 3 open runs of sending campaigns, none closed", all, err)
 	}
 }
