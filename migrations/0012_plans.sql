@@ -60,6 +60,24 @@ BEGIN
 END
 $$;
 
+-- What the fan-out calls: broadcaster_analyze_run for a role granted it,
+-- nothing for one that is not (deploy/least-privilege.sql not run again
+-- since the upgrade, a role of the operator's own): the run goes out all
+-- the same, its first claims slower. In PL/pgSQL, whose statements are
+-- checked when they run: in SQL, CASE WHEN has_function_privilege(…) THEN
+-- broadcaster_analyze_run(…) fails for such a role even when the branch is
+-- not taken, since a function's right to run is checked when its query
+-- starts.
+CREATE FUNCTION broadcaster_analyze_run_if_allowed(run bigint, inserted bigint)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT has_function_privilege('broadcaster_analyze_run(bigint, bigint)', 'EXECUTE') THEN
+        RETURN false;
+    END IF;
+    RETURN broadcaster_analyze_run(run, inserted);
+END
+$$;
+
 -- Whether run @run_id (created at @run_created_at) has a delivery still
 -- pending or sending. Its rows are in the partition of its creation time,
 -- or in the legacy partition ('-infinity') for runs made before 0008: the
@@ -85,6 +103,8 @@ BEGIN
                    current_schema());
     REVOKE ALL ON FUNCTION broadcaster_analyze_run(bigint, bigint) FROM PUBLIC;
     EXECUTE format('ALTER FUNCTION broadcaster_run_unfinished(bigint, timestamptz) SET search_path = %I, pg_temp',
+                   current_schema());
+    EXECUTE format('ALTER FUNCTION broadcaster_analyze_run_if_allowed(bigint, bigint) SET search_path = %I, pg_temp',
                    current_schema());
 END
 $$;
