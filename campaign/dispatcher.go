@@ -109,6 +109,10 @@ type Dispatcher struct {
 	templates templateCache
 	spacing   *spacer   // nil without pacing
 	ensured   time.Time // when the last claim made sure every account has a pacing row (loop only)
+	// templatesAt is when the templates were last refreshed (loop only);
+	// templatesStale asks for a refresh before the next claim.
+	templatesAt    time.Time
+	templatesStale atomic.Bool
 
 	held    holding       // slots: claimed, result not yet written or claim released
 	busy    atomic.Int64  // workers between their claim and handing over a result
@@ -134,7 +138,10 @@ func NewDispatcher(store DeliveryStore, sender Sender, cfg DispatchConfig, log z
 
 // Wake tells the dispatcher that work may be due now (a run was created, a
 // campaign resumed), so it does not wait for its next poll.
-func (d *Dispatcher) Wake() { signal(d.wake) }
+func (d *Dispatcher) Wake() {
+	d.templatesStale.Store(true)
+	signal(d.wake)
+}
 
 // Run sends until ctx ends, then stops claiming, lets in-flight requests
 // finish and records them before it returns: the daemon's graceful stop.
@@ -211,6 +218,7 @@ func (d *Dispatcher) loop(ctx context.Context, untilDone bool, workers *pool.Poo
 				d.pause(ctx, time.Second)
 				continue
 			}
+			failingSince = time.Time{} // the database answered
 			if n > 0 {
 				// Results that came in during the claim hold slots the
 				// next claim needs: written now, the write overlaps that

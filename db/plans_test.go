@@ -159,3 +159,55 @@ func TestLegacyRunCompletesOnlyWhenDone(t *testing.T) {
 		t.Errorf("legacy run with nothing left is %s, want completed", s)
 	}
 }
+
+// A claim locks only the accounts it serves: idle accounts (nothing due),
+// which sort first because nobody serves them, are read but not locked, so
+// other instances never have to skip them.
+func TestClaimLocksOnlyTheAccountsItServes(t *testing.T) {
+	f := newFixture(t)
+	f.run(f.campaign([]string{"a", "b"}))
+	f.exec(`INSERT INTO sending_accounts (w_id, tokens, refilled_at)
+		SELECT 'idle-' || g, 1, now() - interval '1 hour' FROM generate_series(1, 20) g`)
+	f.exec(`INSERT INTO sending_accounts (w_id, tokens, refilled_at) VALUES ('w1', 1, now())`)
+	sql, args := f.store.ClaimStatement(campaign.ClaimParams{Limit: 1, Lease: time.Minute})
+	tx, err := f.pool.Begin(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(f.ctx)
+	rows, err := tx.Query(f.ctx, sql, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Another connection sees which accounts the open claim holds.
+	free := f.int64(`SELECT count(*) FROM (SELECT 1 FROM sending_accounts FOR UPDATE SKIP LOCKED) x`)
+	if free != 20 {
+		t.Errorf("%d of 21 accounts left unlocked by a claim of one delivery, want 20 (only w1 locked)", free)
+	}
+}
+
+// A fan-out does not wait for another analysis of its month (another
+// fan-out's, autovacuum's): it leaves the statistics to that one.
+func TestFanOutDoesNotWaitForAnotherAnalysis(t *testing.T) {
+	f := newFixture(t)
+	month := f.str(`SELECT deliveries_partition FROM broadcaster_partitions WHERE range_from <= now() AND now() < range_to`)
+	other, err := f.pool.Begin(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback(f.ctx)
+	if _, err := other.Exec(f.ctx, `LOCK TABLE `+month+` IN SHARE UPDATE EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	run := f.run(f.campaign(wcIDs("big", 3000)))
+	if run.Total != 3000 {
+		t.Fatalf("run of %d deliveries, want 3000", run.Total)
+	}
+	if got := f.partitionRows(run.ID); got == 3000 {
+		t.Errorf("the fan-out analysed %s while another analysis held it", month)
+	}
+}

@@ -33,7 +33,10 @@
 -- the transaction that inserted them: ANALYZE counts and samples the
 -- transaction's own rows, and its statistics commit with them, so every
 -- connection plans with them from the first claim (ANALYZE invalidates the
--- cached plans). Returns whether it analysed.
+-- cached plans). It does not wait for another analysis of the month (that
+-- one's statistics will do), and returns whether it analysed. A fan-out
+-- that rolls back leaves the partition's estimated size (pg_class.reltuples,
+-- written outside the transaction) too high until the next analysis.
 CREATE FUNCTION broadcaster_analyze_run(run_id bigint, inserted bigint)
 RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
@@ -55,6 +58,13 @@ BEGIN
     IF known >= 0 AND inserted <= known / 10 THEN
         RETURN false;
     END IF;
+    -- ANALYZE's lock is held to the end of the fan-out's transaction: when
+    -- another fan-out (or autovacuum) is analysing the month, let it.
+    BEGIN
+        EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE NOWAIT', part);
+    EXCEPTION WHEN lock_not_available THEN
+        RETURN false;
+    END;
     EXECUTE format('ANALYZE %s', part);
     RETURN true;
 END

@@ -14,15 +14,12 @@
 -- instant its {{date}} renders from: a resend renders as its first run did.
 -- Claims return the partition key (run_created_at), so that results find
 -- their row in one partition.
-WITH acct AS (
-    SELECT r.w_id, r.tokens, r.probing
+WITH candidates AS (
+    -- The accounts that may send now and have something due, least
+    -- recently served first, at most @limit; not locked yet.
+    SELECT r.w_id
     FROM (
-        SELECT a.w_id,
-               CASE WHEN @rate::float8 > 0
-                    THEN least(@burst::float8,
-                               a.tokens + @rate::float8 * extract(epoch FROM coalesce(@now::timestamptz, now()) - a.refilled_at))
-                    ELSE @limit::float8 END AS tokens,
-               (@breaker_failures::int > 0 AND a.consecutive_failures >= @breaker_failures::int) AS probing
+        SELECT a.w_id
         FROM sending_accounts a
         -- The readiness rule lives in broadcaster_account_ready_at, which
         -- outstanding.sql applies too. The first test is implied by it and
@@ -35,13 +32,11 @@ WITH acct AS (
                                            @rate::float8, @breaker_failures::int, @cool_down_ms::bigint)
               <= coalesce(@now::timestamptz, now())
           AND NOT (a.w_id = ANY (@exclude::text[]))
-        -- Least recently served first.
         ORDER BY a.refilled_at
         -- A fence: the probe below runs on the accounts in this order, one
         -- by one, until @limit have something due, rather than on every
         -- ready account before the sort (709 probes, 19 ms a claim, with
-        -- 1,000 paced accounts). The lock (FOR UPDATE below applies here)
-        -- is taken likewise, row by row, as they are read.
+        -- 1,000 paced accounts).
         OFFSET 0
     ) r
     -- Only accounts with something due, and no more than could be used:
@@ -61,7 +56,23 @@ WITH acct AS (
                   LIMIT 1) IS NOT NULL
            LIMIT 1) IS NOT NULL
     LIMIT @limit
-    FOR UPDATE SKIP LOCKED
+), acct AS (
+    -- The candidates, locked; those another instance holds are skipped
+    -- (it is serving them now), and readiness is checked again on the
+    -- locked row, which may have been spent since it was read above.
+    SELECT a.w_id,
+           CASE WHEN @rate::float8 > 0
+                THEN least(@burst::float8,
+                           a.tokens + @rate::float8 * extract(epoch FROM coalesce(@now::timestamptz, now()) - a.refilled_at))
+                ELSE @limit::float8 END AS tokens,
+           (@breaker_failures::int > 0 AND a.consecutive_failures >= @breaker_failures::int) AS probing
+    FROM sending_accounts a
+    WHERE a.w_id IN (SELECT w_id FROM candidates)
+      AND broadcaster_account_ready_at(a.not_before, a.paused_until, a.probe_until, a.tokens, a.refilled_at,
+                                       a.consecutive_failures, a.last_failure_at,
+                                       @rate::float8, @breaker_failures::int, @cool_down_ms::bigint)
+          <= coalesce(@now::timestamptz, now())
+    FOR UPDATE OF a SKIP LOCKED
 ), allowance AS (
     SELECT w_id, tokens, probing,
            CASE WHEN probing THEN 1 ELSE floor(tokens)::int END AS n
@@ -105,6 +116,9 @@ WITH acct AS (
     -- the keys name (pruned when the claim runs).
     WHERE d.id = ANY ((SELECT array_agg(due.id) FROM due)::bigint[])
       AND d.run_created_at = ANY ((SELECT array_agg(DISTINCT due.run_created_at) FROM due)::timestamptz[])
+      -- Exactly the pairs locked in due, should an id ever repeat across
+      -- partitions (the sequence never does it; a hand-made row might).
+      AND EXISTS (SELECT 1 FROM due WHERE due.id = d.id AND due.run_created_at = d.run_created_at)
     RETURNING d.id, d.run_id, d.campaign_id, d.wc_id, d.attempts, d.run_created_at
 ), spent AS (
     UPDATE sending_accounts a
