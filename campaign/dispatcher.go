@@ -319,23 +319,19 @@ const minWait = 20 * time.Millisecond
 // nap waits for d, a wake-up or the end of ctx, but not for a finished
 // worker: while claims find work, workers finish all the time, and each
 // would start a claim of one or two deliveries.
-func (d *Dispatcher) nap(ctx context.Context, wait time.Duration) {
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-d.wake:
-	case <-t.C:
-	}
-}
+func (d *Dispatcher) nap(ctx context.Context, wait time.Duration) { d.sleep(ctx, wait, nil) }
 
 // pause waits for d, a finished worker, a wake-up or the end of ctx.
-func (d *Dispatcher) pause(ctx context.Context, wait time.Duration) {
+func (d *Dispatcher) pause(ctx context.Context, wait time.Duration) { d.sleep(ctx, wait, d.freed) }
+
+// sleep waits for d, a signal on freed (never, when nil), a wake-up or the
+// end of ctx.
+func (d *Dispatcher) sleep(ctx context.Context, wait time.Duration, freed <-chan struct{}) {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-	case <-d.freed:
+	case <-freed:
 	case <-d.wake:
 	case <-t.C:
 	}
