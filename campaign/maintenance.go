@@ -43,6 +43,9 @@ type MaintenanceConfig struct {
 	ArchiveDir string
 	// Every is the interval between passes; 0 means DefaultMaintenanceEvery.
 	Every time.Duration
+	// RetryAfter is how soon a failed pass is tried again, at most Every;
+	// 0 means DefaultMaintenanceRetry.
+	RetryAfter time.Duration
 	// MonthsAhead is how many months ahead partitions are kept ready; 0
 	// means DefaultMonthsAhead.
 	MonthsAhead int
@@ -71,23 +74,30 @@ func NewMaintenance(store PartitionStore, clock Clock, log zerolog.Logger, cfg M
 	if cfg.MonthsAhead <= 0 {
 		cfg.MonthsAhead = DefaultMonthsAhead
 	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = DefaultMaintenanceRetry
+	}
+	cfg.RetryAfter = min(cfg.RetryAfter, cfg.Every)
 	return &Maintenance{store: store, clock: clock, log: log, cfg: cfg}
 }
 
 // Run makes a pass at once and then every interval until ctx ends. A failed
-// pass is logged and tried again at the next one: maintenance is never worth
-// stopping the sending for, and the DEFAULT partition catches rows meanwhile.
+// pass is logged and tried again after RetryAfter: maintenance is never
+// worth stopping the sending for, and the DEFAULT partition catches rows
+// meanwhile.
 func (m *Maintenance) Run(ctx context.Context) error {
-	tick := time.NewTicker(m.cfg.Every)
-	defer tick.Stop()
 	for {
+		wait := m.cfg.Every
 		if err := m.Pass(ctx); err != nil && ctx.Err() == nil {
-			m.log.Warn().Err(err).Msg("partition maintenance failed; trying again at the next pass")
+			wait = m.cfg.RetryAfter
+			m.log.Warn().Err(err).Dur("retry_in", wait).Msg("partition maintenance failed; trying again soon")
 		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return nil
-		case <-tick.C:
+		case <-t.C:
 		}
 	}
 }

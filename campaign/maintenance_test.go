@@ -3,6 +3,7 @@ package campaign_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -116,4 +117,44 @@ func (s notifyingStore) EnsurePartitions(ctx context.Context, now time.Time, mon
 	default:
 	}
 	return n, err
+}
+
+// A failed pass is tried again after RetryAfter, not at the next hourly
+// pass: a deadlock with a claim or a result write is over in a moment.
+func TestMaintenanceRetriesAFailedPass(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := &failingOnce{Retention: db.NewRetention(pool, "test"), passed: make(chan int, 4)}
+	m := campaign.NewMaintenance(store, nil, zerolog.Nop(), campaign.MaintenanceConfig{RetryAfter: 10 * time.Millisecond})
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	if call := <-store.passed; call != 1 {
+		t.Fatalf("first pass is call %d", call)
+	}
+	if call := <-store.passed; call != 2 {
+		t.Fatalf("retry is call %d", call)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+}
+
+// failingOnce fails its first EnsurePartitions as a deadlock victim would,
+// and numbers the calls on passed.
+type failingOnce struct {
+	*db.Retention
+	calls  int
+	passed chan int
+}
+
+func (s *failingOnce) EnsurePartitions(ctx context.Context, now time.Time, monthsAhead int) (int, error) {
+	s.calls++
+	defer func() { s.passed <- s.calls }()
+	if s.calls == 1 {
+		return 0, errors.New("ERROR: deadlock detected (SQLSTATE 40P01)")
+	}
+	return s.Retention.EnsurePartitions(ctx, now, monthsAhead)
 }

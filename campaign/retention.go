@@ -22,6 +22,12 @@ const (
 	// when there is nothing to do; a month's turn is weeks away from a
 	// missing partition, so an hour is plenty.
 	DefaultMaintenanceEvery = time.Hour
+	// DefaultMaintenanceRetry is how soon a failed pass is tried again. A
+	// pass fails mostly for a moment: creating a partition locks the
+	// parent tables and adds a foreign key to campaign_runs, and PostgreSQL
+	// may end it as the victim of a deadlock with a claim or a result
+	// being written. An hour's wait would leave the months ahead missing.
+	DefaultMaintenanceRetry = 15 * time.Second
 )
 
 // ErrPartitionGone reports that a partition to drop no longer exists: another

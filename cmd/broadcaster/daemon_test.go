@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -94,7 +95,13 @@ func (d *daemon) waitLog(t *testing.T, msg string) map[string]any {
 		case <-deadline:
 			d.mu.Lock()
 			defer d.mu.Unlock()
-			t.Fatalf("no log line %q within 60s; saw %q", msg, d.msgs)
+			var errs []string
+			for _, l := range d.lines {
+				if e, ok := l["error"]; ok {
+					errs = append(errs, fmt.Sprintf("%v: %v", l["message"], e))
+				}
+			}
+			t.Fatalf("no log line %q within 60s; saw %q; errors %q", msg, d.msgs, errs)
 		}
 	}
 }
