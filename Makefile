@@ -39,7 +39,7 @@ lint: vet
 
 # The performance table of issue 11: each scenario's figure, its target and
 # whether it holds, with the bare HTTP loop measured in the same run. About
-# fifteen minutes on two cores at the issue's sizes; BENCH_SCALE=0.1 for a quick
+# ten minutes on two cores at the issue's sizes; BENCH_SCALE=0.1 for a quick
 # check (see cmd/benchtable for BENCH_RUN, BENCH_PG_SETTINGS, BENCH_VERBOSE).
 bench: ensure-postgres build
 	$(GO) run ./cmd/benchtable -binary $(BIN)
