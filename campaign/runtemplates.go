@@ -31,14 +31,15 @@ type runTemplate struct {
 }
 
 // templateCache holds each open run's prepared template. It is refreshed
-// before every claim with one query, which brings the templates of the open
-// runs not yet cached and names the cached ones that closed, so a claimed delivery is rendered
-// and sent at once: a template loaded after the claim would delay a run's
-// first sends until the next claim of the same account caught up with them,
-// and the API would see two sends where the pacing spent two tokens far
-// apart (SPEC §6). The cache holds exactly the open runs, whoever completed
-// the others, so it needs no bound of its own and never starts over; runs of
-// one template share its preparation.
+// before a claim (when runs may have opened: Dispatcher.refreshTemplates)
+// with one query, which brings the templates of the open runs not yet cached
+// and names the cached ones that closed, so a claimed delivery is rendered
+// and sent at once. A delivery of a run not yet cached is released, never
+// sent late: its token was spent at the claim, and a late send would reach
+// the API closer to the account's next one than the pacing allows (SPEC §6).
+// The cache holds exactly the open runs, whoever completed the others, so it
+// needs no bound of its own and never starts over; runs of one template
+// share its preparation.
 type templateCache struct {
 	mu   sync.Mutex
 	runs map[int64]runTemplate

@@ -92,14 +92,27 @@ func (s *sessions) create(p principal) string {
 	defer s.mu.Unlock()
 	now := s.clock.Now()
 	if len(s.byID) >= maxSessions {
-		for k, v := range s.byID {
-			if !v.expires.After(now) || len(s.byID) >= maxSessions {
-				delete(s.byID, k)
-			}
-		}
+		s.evict(now)
 	}
 	s.byID[id] = session{principal: p, expires: now.Add(sessionTTL)}
 	return id
+}
+
+// evict drops the expired sessions and, if none had expired, the oldest
+// (the first to expire: every session lives sessionTTL). Call it with mu
+// held, when the sessions are at maxSessions.
+func (s *sessions) evict(now time.Time) {
+	var oldest string
+	for k, v := range s.byID {
+		if !v.expires.After(now) {
+			delete(s.byID, k)
+		} else if oldest == "" || v.expires.Before(s.byID[oldest].expires) {
+			oldest = k
+		}
+	}
+	if len(s.byID) >= maxSessions {
+		delete(s.byID, oldest)
+	}
 }
 
 // get returns the live session id names.

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -61,7 +62,7 @@ func (s *Store) LiveRuns(ctx context.Context, now time.Time) ([]campaign.LiveRun
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
-	runs, err := s.figures(ctx, ids)
+	runs, err := s.RunSummaries(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +80,7 @@ func (s *Store) LiveRuns(ctx context.Context, now time.Time) ([]campaign.LiveRun
 	for i, r := range runs {
 		out[i] = campaign.NewLiveRun(r, recent[r.RunID], now)
 	}
-	reverse(out)
+	slices.Reverse(out)
 	return out, nil
 }
 
@@ -92,17 +93,17 @@ func (s *Store) Runs(ctx context.Context, f campaign.RunFilter) ([]campaign.RunP
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
-	runs, err := s.figures(ctx, ids)
+	runs, err := s.RunSummaries(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	reverse(runs)
+	slices.Reverse(runs)
 	return runs, nil
 }
 
 // Run returns one run's figures, or campaign.ErrNotFound.
 func (s *Store) Run(ctx context.Context, id int64) (campaign.RunProgress, error) {
-	runs, err := s.figures(ctx, []int64{id})
+	runs, err := s.RunSummaries(ctx, []int64{id})
 	if err != nil {
 		return campaign.RunProgress{}, err
 	}
@@ -163,7 +164,7 @@ func (s *Store) RunRate(ctx context.Context, runID int64) ([]campaign.RateBucket
 	if err != nil {
 		return nil, fmt.Errorf("rate of run %d: %w", runID, err)
 	}
-	reverse(bs)
+	slices.Reverse(bs)
 	return bs, nil
 }
 
@@ -289,20 +290,6 @@ func (s *Store) campaigns(ctx context.Context, args pgx.NamedArgs) ([]campaign.C
 	return cs, nil
 }
 
-// figures reads campaign_run_summary for the runs ids
-// (progress_run_summaries.sql).
-func (s *Store) figures(ctx context.Context, ids []int64) ([]campaign.RunProgress, error) {
-	rows, err := s.pool.Query(ctx, runSummariesSQL, pgx.NamedArgs{"runs": ids})
-	if err != nil {
-		return nil, fmt.Errorf("run figures: %w", err)
-	}
-	runs, err := pgx.CollectRows(rows, scanRunProgress)
-	if err != nil {
-		return nil, fmt.Errorf("run figures: %w", err)
-	}
-	return runs, nil
-}
-
 // ids runs a query that returns one bigint column.
 func (s *Store) ids(ctx context.Context, sql string, args pgx.NamedArgs) ([]int64, error) {
 	rows, err := s.pool.Query(ctx, sql, args)
@@ -349,10 +336,4 @@ func wrapIf(err error, what string) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %w", what, err)
-}
-
-func reverse[T any](s []T) {
-	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
-		s[i], s[j] = s[j], s[i]
-	}
 }

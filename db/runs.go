@@ -130,9 +130,7 @@ func fanOut(ctx context.Context, tx pgx.Tx, args pgx.NamedArgs) (total, skipped 
 	if err := tx.QueryRow(ctx, insertDeliveriesSQL, args).Scan(&total, &skipped); err != nil {
 		return 0, 0, err
 	}
-	var analysed bool
-	err = tx.QueryRow(ctx, analyzeRunSQL, pgx.NamedArgs{"run_id": args["run_id"], "inserted": total}).Scan(&analysed)
-	if err != nil {
+	if _, err := tx.Exec(ctx, analyzeRunSQL, pgx.NamedArgs{"run_id": args["run_id"], "inserted": total}); err != nil {
 		return 0, 0, fmt.Errorf("analyze the run's partition: %w", err)
 	}
 	return total, skipped, nil
