@@ -159,6 +159,10 @@ type CampaignView struct {
 type AccountsQuery struct {
 	Now, Since time.Time
 	Pacing     Pacing
+	// WaitingOnly asks for the accounts that may not send at Now, without
+	// their send counts (SentToday 0): the Now page's view, cheap enough to
+	// poll.
+	WaitingOnly bool
 }
 
 // NextFirings returns up to n firing times of c after now, in the zone its

@@ -25,6 +25,13 @@ const (
 	RunCancelled RunStatus = "cancelled"
 )
 
+// RunStatuses returns every run status, in the order of a run's life: the
+// set a filter may name, written down once (a function, so no caller can
+// change it).
+func RunStatuses() []RunStatus {
+	return []RunStatus{RunPending, RunRunning, RunCompleted, RunCancelled}
+}
+
 // DeliveryStatus is the state of one recipient within a run, stored in
 // deliveries.status. Sent, failed and skipped are final; unknown is final
 // unless a late answer arrives. Its state machine is DeliveryTransitions.
@@ -39,6 +46,12 @@ const (
 	DeliveryUnknown DeliveryStatus = "unknown"
 	DeliverySkipped DeliveryStatus = "skipped"
 )
+
+// DeliveryStatuses returns every delivery status, in the order of a
+// delivery's life: the set a filter may name.
+func DeliveryStatuses() []DeliveryStatus {
+	return []DeliveryStatus{DeliveryPending, DeliverySending, DeliverySent, DeliveryFailed, DeliveryUnknown, DeliverySkipped}
+}
 
 // DeliveryTransitions returns the delivery state machine, written down once
 // (a function, so no caller can change it): for each status, the statuses a delivery may move to. A trigger in the

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +34,9 @@ func (c *Console) nowPage(r *http.Request) (page, error) {
 	if err != nil {
 		return page{}, err
 	}
-	accounts, err := c.accounts(r, now)
+	// Polled every 2 s by every open tab: only the waiting accounts, and
+	// without the day's send counts this page does not show.
+	waiting, err := c.read.Accounts(r.Context(), campaign.AccountsQuery{Now: now, Pacing: c.cfg.Pacing, WaitingOnly: true})
 	if err != nil {
 		return page{}, err
 	}
@@ -41,13 +44,7 @@ func (c *Console) nowPage(r *http.Request) (page, error) {
 	if err != nil {
 		return page{}, err
 	}
-	v := nowView{At: now, Runs: runs, Outage: outage, Outaged: outage.Active()}
-	for _, a := range accounts {
-		if a.State != campaign.AccountReady {
-			v.Waiting = append(v.Waiting, a)
-		}
-	}
-	return page{Template: "now", Title: "Now", Data: v}, nil
+	return page{Template: "now", Title: "Now", Data: nowView{At: now, Runs: runs, Waiting: waiting, Outage: outage, Outaged: outage.Active()}}, nil
 }
 
 // accounts reads every account's state, "today" starting at midnight in
@@ -77,7 +74,7 @@ func (c *Console) runsPage(r *http.Request) (page, error) {
 	if f.Before, err = optionalID(q.Get("before")); err != nil {
 		return page{}, err
 	}
-	if !oneOf(string(f.Status), "", "pending", "running", "completed", "cancelled") {
+	if f.Status != "" && !slices.Contains(campaign.RunStatuses(), f.Status) {
 		return page{}, &badRequest{"unknown run status " + strconv.Quote(string(f.Status))}
 	}
 	runs, err := c.read.Runs(r.Context(), f)
@@ -85,7 +82,7 @@ func (c *Console) runsPage(r *http.Request) (page, error) {
 		return page{}, err
 	}
 	v := runsView{Runs: runs, CampaignID: f.CampaignID, Status: string(f.Status),
-		Statuses: []campaign.RunStatus{campaign.RunPending, campaign.RunRunning, campaign.RunCompleted, campaign.RunCancelled}}
+		Statuses: campaign.RunStatuses()}
 	if len(runs) == campaign.PageSize {
 		next := url.Values{"before": {strconv.FormatInt(runs[len(runs)-1].RunID, 10)}}
 		setIf(next, "campaign", q.Get("campaign"))
@@ -125,13 +122,12 @@ func (c *Console) runPage(r *http.Request) (page, error) {
 	if f.After, err = optionalID(q.Get("after")); err != nil {
 		return page{}, err
 	}
-	if !oneOf(string(f.Status), "", "pending", "sending", "sent", "failed", "unknown", "skipped") {
+	if f.Status != "" && !slices.Contains(campaign.DeliveryStatuses(), f.Status) {
 		return page{}, &badRequest{"unknown delivery status " + strconv.Quote(string(f.Status))}
 	}
 	v := runView{Run: run, Status: string(f.Status), Code: f.Code, WcID: f.WcID,
-		Closed: run.Status == campaign.RunCompleted || run.Status == campaign.RunCancelled,
-		Statuses: []campaign.DeliveryStatus{campaign.DeliveryPending, campaign.DeliverySending, campaign.DeliverySent,
-			campaign.DeliveryFailed, campaign.DeliveryUnknown, campaign.DeliverySkipped}}
+		Closed:   run.Status == campaign.RunCompleted || run.Status == campaign.RunCancelled,
+		Statuses: campaign.DeliveryStatuses()}
 	if v.Deliveries, err = c.read.Deliveries(r.Context(), f); err != nil {
 		return page{}, err
 	}
@@ -336,15 +332,6 @@ func optionalID(s string) (int64, error) {
 		return 0, &badRequest{strconv.Quote(s) + " is not an id"}
 	}
 	return id, nil
-}
-
-func oneOf(s string, options ...string) bool {
-	for _, o := range options {
-		if s == o {
-			return true
-		}
-	}
-	return false
 }
 
 func setIf(v url.Values, key, value string) {

@@ -199,11 +199,13 @@ func (s *Store) Recipient(ctx context.Context, wcID string, limit int) ([]campai
 	return ds, as, nil
 }
 
-// Accounts returns every sending account's state, by w_id.
+// Accounts returns the sending accounts' states, by w_id: every account's,
+// or with p.WaitingOnly only those that may not send at p.Now.
 func (s *Store) Accounts(ctx context.Context, p campaign.AccountsQuery) ([]campaign.AccountView, error) {
 	rows, err := s.pool.Query(ctx, consoleAccountsSQL, pgx.NamedArgs{
 		"rate": p.Pacing.PerSecond, "breaker_failures": p.Pacing.BreakerFailures,
 		"cool_down_ms": p.Pacing.BreakerCoolDown.Milliseconds(), "since": p.Since, "limit": maxAccounts,
+		"now": p.Now, "waiting_only": p.WaitingOnly,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)

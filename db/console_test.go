@@ -123,15 +123,26 @@ func TestConsoleRecipientAccountsCampaigns(t *testing.T) {
 	if err != nil || len(accounts) != 1 || accounts[0].SentToday != 1 || accounts[0].State != campaign.AccountPaced {
 		t.Fatalf("Accounts = %+v, %v", accounts, err)
 	}
+	waiting := campaign.AccountsQuery{Now: now, Since: now.Add(-time.Hour), Pacing: pacing, WaitingOnly: true}
+	if accounts, err := f.store.Accounts(f.ctx, waiting); err != nil || len(accounts) != 1 ||
+		accounts[0].State != campaign.AccountPaced || accounts[0].SentToday != 0 {
+		t.Errorf("waiting accounts (paced, uncounted) = %+v, %v", accounts, err)
+	}
 	f.exec(`UPDATE sending_accounts SET tokens = 1, not_before = '-infinity'`)
 	accounts, _ = f.store.Accounts(f.ctx, campaign.AccountsQuery{Now: now, Since: now, Pacing: pacing})
 	if accounts[0].State != campaign.AccountReady {
 		t.Errorf("account with a token and no wait = %+v", accounts[0])
 	}
+	if accounts, err := f.store.Accounts(f.ctx, waiting); err != nil || len(accounts) != 0 {
+		t.Errorf("waiting accounts when the only one is ready = %+v, %v", accounts, err)
+	}
 	f.exec(`UPDATE sending_accounts SET consecutive_failures = $1, last_failure_at = now()`, pacing.BreakerFailures)
 	accounts, _ = f.store.Accounts(f.ctx, campaign.AccountsQuery{Now: now, Since: now, Pacing: pacing})
 	if accounts[0].State != campaign.AccountBroken || accounts[0].SentToday != 0 {
 		t.Errorf("broken account = %+v", accounts[0])
+	}
+	if accounts, err := f.store.Accounts(f.ctx, waiting); err != nil || len(accounts) != 1 || accounts[0].State != campaign.AccountBroken {
+		t.Errorf("waiting accounts (broken) = %+v, %v", accounts, err)
 	}
 	if o, err := f.store.Outage(f.ctx); err != nil || o.Active() {
 		t.Errorf("Outage = %+v, %v", o, err)

@@ -18,8 +18,7 @@ func TestDeliveryTransitionsEnforced(t *testing.T) {
 	f := newFixture(t)
 	run := f.run(f.campaign([]string{"wxid_a"}))
 	id := f.int64(`SELECT id FROM deliveries WHERE run_id = $1`, run.ID)
-	statuses := []campaign.DeliveryStatus{campaign.DeliveryPending, campaign.DeliverySending, campaign.DeliverySent,
-		campaign.DeliveryFailed, campaign.DeliveryUnknown, campaign.DeliverySkipped}
+	statuses := campaign.DeliveryStatuses()
 	machine := campaign.DeliveryTransitions()
 	if len(machine) != len(statuses) {
 		t.Fatalf("DeliveryTransitions names %d statuses, want %d", len(machine), len(statuses))
