@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/broadcaster/broadcaster/campaign/campaigntest"
 )
 
 // countingTemplates counts the store's template refreshes.
@@ -25,7 +27,7 @@ func (s *countingTemplates) OpenTemplates(context.Context, []int64) ([]RunTempla
 // claim.
 func TestTemplatesAreRefreshedWhenRunsMayHaveOpened(t *testing.T) {
 	ctx := context.Background()
-	clock := &fixedClock{t: time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)}
+	clock := campaigntest.NewClock(time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC))
 	store := &countingTemplates{}
 	d := NewDispatcher(store, nil, DispatchConfig{Clock: clock}, zerolog.Nop())
 	steps := []struct {
@@ -35,8 +37,8 @@ func TestTemplatesAreRefreshedWhenRunsMayHaveOpened(t *testing.T) {
 	}{
 		{"first claim", nil, true},
 		{"next claim", nil, false},
-		{"just before the age", func() { clock.t = clock.t.Add(templatesMaxAge - time.Millisecond) }, false},
-		{"at the age", func() { clock.t = clock.t.Add(time.Millisecond) }, true},
+		{"just before the age", func() { clock.Advance(templatesMaxAge - time.Millisecond) }, false},
+		{"at the age", func() { clock.Advance(time.Millisecond) }, true},
 		{"woken: a run was created", d.Wake, true},
 		{"after the wake-up's refresh", nil, false},
 		{"a delivery of an unknown run was claimed", func() { d.templatesStale.Store(true) }, true},

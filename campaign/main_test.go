@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/campaign/campaigntest"
 	"github.com/broadcaster/broadcaster/db"
 	"github.com/broadcaster/broadcaster/internal/dbtest"
 	"github.com/broadcaster/broadcaster/sender"
@@ -133,35 +134,9 @@ func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
 func zerologNop() zerolog.Logger { return zerolog.Nop() }
 
-// manualClock is a campaign.Clock that the test moves by hand.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-// Advance moves the clock on by d and returns the new time.
-func (c *manualClock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
-}
-
 // advance moves clock on by by and wakes d, so that it acts at the new time
 // at once rather than at its next poll. It returns the new time.
-func advance(clock *manualClock, d *campaign.Dispatcher, by time.Duration) time.Time {
+func advance(clock *campaigntest.Clock, d *campaign.Dispatcher, by time.Duration) time.Time {
 	at := clock.Advance(by)
 	d.Wake()
 	return at
@@ -169,13 +144,13 @@ func advance(clock *manualClock, d *campaign.Dispatcher, by time.Duration) time.
 
 // manualTime puts the dispatcher on a manual clock that reads the database's
 // time now, so that rows written with the database's clock line up with it.
-func (h *harness) manualTime() *manualClock {
+func (h *harness) manualTime() *campaigntest.Clock {
 	h.t.Helper()
 	var now time.Time
 	if err := h.pool.QueryRow(h.ctx, `SELECT now()`).Scan(&now); err != nil {
 		h.t.Fatal(err)
 	}
-	c := &manualClock{now: now}
+	c := campaigntest.NewClock(now)
 	h.cfg.Clock = c
 	return c
 }

@@ -12,14 +12,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/campaign/campaigntest"
 	"github.com/broadcaster/broadcaster/db"
 	"github.com/broadcaster/broadcaster/internal/dbtest"
 )
-
-// stillClock is a clock that does not move.
-type stillClock struct{ t time.Time }
-
-func (c stillClock) Now() time.Time { return c.t }
 
 // monthWithRun creates at's month partitions and a completed run created at
 // at with one sent delivery there.
@@ -62,7 +58,7 @@ func TestMaintenancePass(t *testing.T) {
 	}
 
 	var logs bytes.Buffer
-	off := campaign.NewMaintenance(store, stillClock{now}, zerolog.New(&logs), campaign.MaintenanceConfig{})
+	off := campaign.NewMaintenance(store, campaigntest.NewClock(now), zerolog.New(&logs), campaign.MaintenanceConfig{})
 	if err := off.Pass(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +72,7 @@ func TestMaintenancePass(t *testing.T) {
 	}
 
 	logs.Reset()
-	on := campaign.NewMaintenance(store, stillClock{now}, zerolog.New(&logs), campaign.MaintenanceConfig{PruneAfter: 90 * 24 * time.Hour})
+	on := campaign.NewMaintenance(store, campaigntest.NewClock(now), zerolog.New(&logs), campaign.MaintenanceConfig{PruneAfter: 90 * 24 * time.Hour})
 	if err := on.Pass(ctx); err != nil {
 		t.Fatal(err)
 	}

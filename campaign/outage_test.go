@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/campaign/campaigntest"
 	"github.com/broadcaster/broadcaster/db"
 	"github.com/broadcaster/broadcaster/internal/dbtest"
 )
@@ -91,7 +92,7 @@ func (i *outageInstance) refresh() {
 func TestOutagePausesEveryInstanceProbesAndResumes(t *testing.T) {
 	pool := dbtest.New(t)
 	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	clock := &manualClock{}
+	clock := &campaigntest.Clock{}
 	clock.Set(t0)
 	at := func(d time.Duration) { clock.Set(t0.Add(d)) }
 	cfg := campaign.OutageConfig{Failures: 3, ProbeEvery: 5 * time.Second, ProbeLease: 30 * time.Second}
@@ -209,7 +210,7 @@ func TestOutagePausesEveryInstanceProbesAndResumes(t *testing.T) {
 
 func TestOutageDisabledNeverPauses(t *testing.T) {
 	pool := dbtest.New(t)
-	clock := &manualClock{}
+	clock := &campaigntest.Clock{}
 	clock.Set(time.Now())
 	for _, o := range []*campaign.Outage{
 		nil,
@@ -233,7 +234,7 @@ func TestOutageDisabledNeverPauses(t *testing.T) {
 // the next probe may go at once.
 func TestOutageProbeWithoutVerdictProbesAgain(t *testing.T) {
 	pool := dbtest.New(t)
-	clock := &manualClock{}
+	clock := &campaigntest.Clock{}
 	t0 := time.Now()
 	clock.Set(t0)
 	i := newOutageInstance(t, db.NewStore(pool, "x"), clock, campaign.OutageConfig{Failures: 1, ProbeEvery: time.Minute})
@@ -257,7 +258,7 @@ func TestOutageProbeWithoutVerdictProbesAgain(t *testing.T) {
 // instance probes at its next refresh instead of waiting out the lease.
 func TestOutageHandsOnAnUnsentProbeAtStop(t *testing.T) {
 	pool := dbtest.New(t)
-	clock := &manualClock{}
+	clock := &campaigntest.Clock{}
 	t0 := time.Now()
 	clock.Set(t0)
 	cfg := campaign.OutageConfig{Failures: 1, ProbeEvery: time.Second, ProbeLease: time.Hour}
@@ -291,7 +292,7 @@ func TestOutageHandsOnAnUnsentProbeAtStop(t *testing.T) {
 // (5s) and 15s, so sending resumes within seconds of the API's return.
 func TestOutageProbesLessOftenAsTheOutageLasts(t *testing.T) {
 	pool := dbtest.New(t)
-	clock := &manualClock{}
+	clock := &campaigntest.Clock{}
 	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	clock.Set(t0)
 	i := newOutageInstance(t, db.NewStore(pool, "x"), clock, campaign.OutageConfig{Failures: 1})
@@ -327,7 +328,7 @@ func TestOutageProbesLessOftenAsTheOutageLasts(t *testing.T) {
 // and no Observe follows: Unsent hands it on at once, here or elsewhere.
 func TestOutageUnsentProbeIsHandedOn(t *testing.T) {
 	pool := dbtest.New(t)
-	clock := &manualClock{}
+	clock := &campaigntest.Clock{}
 	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	clock.Set(t0)
 	cfg := campaign.OutageConfig{Failures: 1, ProbeEvery: time.Second, ProbeLease: time.Hour}

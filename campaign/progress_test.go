@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/campaign/campaigntest"
 	"github.com/broadcaster/broadcaster/db"
 	"github.com/broadcaster/broadcaster/internal/dbtest"
 )
@@ -121,7 +122,7 @@ func TestProgressLogsRunningRunsWithRateAndETA(t *testing.T) {
 	pdb.run("finished", campaign.RunCompleted, progressT0, progressT0.Add(time.Minute), 1, statuses(campaign.DeliverySent, 2)...)
 	pdb.run("not started", campaign.RunPending, time.Time{}, time.Time{}, 0, statuses(campaign.DeliveryPending, 2)...)
 
-	clock := &manualClock{}
+	clock := &campaigntest.Clock{}
 	lines := newLogLines()
 	p := campaign.NewProgress(pdb.store, clock, zerolog.New(lines), time.Hour)
 
@@ -182,7 +183,7 @@ func TestProgressWithoutStartTimeHasNoFirstRate(t *testing.T) {
 	// Running with no started_at: never so in practice, but a rate needs a base.
 	pdb.run("odd", campaign.RunRunning, time.Time{}, time.Time{}, 1,
 		statuses(campaign.DeliverySent, 1, campaign.DeliveryPending, 1)...)
-	clock := &manualClock{now: progressT0}
+	clock := campaigntest.NewClock(progressT0)
 	lines := newLogLines()
 	p := campaign.NewProgress(pdb.store, clock, zerolog.New(lines), 0)
 	if err := p.LogRunning(pdb.ctx); err != nil {
@@ -206,7 +207,7 @@ func TestProgressCompletedLogsSummaries(t *testing.T) {
 		statuses(S, 1, campaign.DeliveryPending, 3)...)
 
 	lines := newLogLines()
-	p := campaign.NewProgress(pdb.store, &manualClock{now: progressT0}, zerolog.New(lines), 0)
+	p := campaign.NewProgress(pdb.store, campaigntest.NewClock(progressT0), zerolog.New(lines), 0)
 	if err := p.Completed(pdb.ctx, []int64{cancelled, done, allSkipped, 999999}); err != nil {
 		t.Fatalf("Completed: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/campaign/campaigntest"
 	"github.com/broadcaster/broadcaster/db"
 	"github.com/broadcaster/broadcaster/sender/sendertest"
 )
@@ -70,7 +71,7 @@ func TestSchedulerFiresRecurringCampaign(t *testing.T) {
 	}
 	firing := time.Date(2026, 3, 10, 2, 0, 0, 0, shanghai)
 	day := 24 * time.Hour
-	clock := &manualClock{now: firing.Add(3 * time.Second)}
+	clock := campaigntest.NewClock(firing.Add(3 * time.Second))
 	logs := newLogLines()
 	s := campaign.NewScheduler(h.store, clock, zerolog.New(logs), campaign.WithTimezone(ny), campaign.WithMisfireGrace(time.Hour))
 	id := insertRecurring(h, "nightly", "CRON_TZ=Asia/Shanghai 0 2 * * *", time.Date(2026, 3, 1, 0, 0, 0, 0, shanghai), nil, recipients("n", 3))
@@ -145,7 +146,7 @@ func TestSchedulerFiresRecurringCampaign(t *testing.T) {
 func TestSchedulersRaceOnOneFiring(t *testing.T) {
 	h := newHarness(t, sendertest.Config{})
 	base := time.Now().Truncate(time.Minute).Add(time.Minute)
-	clock := &manualClock{}
+	clock := &campaigntest.Clock{}
 	id := insertRecurring(h, "every minute", "* * * * *", base, nil, recipients("r", 20))
 	oneShot := h.campaign("once", applet, recipients("o", 5))
 	instances := []*campaign.Scheduler{
@@ -218,7 +219,7 @@ func TestSchedulersRaceOnOneFiring(t *testing.T) {
 // deliveries become skipped and its run cancelled.
 func TestSchedulerRunCancelsCampaign(t *testing.T) {
 	h := newHarness(t, sendertest.Config{})
-	clock := &manualClock{now: time.Now().Add(time.Minute)}
+	clock := campaigntest.NewClock(time.Now().Add(time.Minute))
 	created := make(chan []campaign.Run, 8)
 	s := campaign.NewScheduler(h.store, clock, zerolog.Nop(), campaign.WithPollInterval(time.Hour),
 		campaign.WithOnRuns(func(runs []campaign.Run) { created <- runs }))
@@ -300,7 +301,7 @@ func TestRecurringCampaignCompletesAfterEndAt(t *testing.T) {
 	h := newHarness(t, sendertest.Config{})
 	base := time.Now().Truncate(time.Minute).Add(time.Minute)
 	end := base.Add(time.Minute)
-	clock := &manualClock{now: end.Add(2 * time.Second)}
+	clock := campaigntest.NewClock(end.Add(2 * time.Second))
 	var created []campaign.Run
 	s := campaign.NewScheduler(h.store, clock, zerolog.Nop(), campaign.WithMisfireGrace(5*time.Minute),
 		campaign.WithOnRuns(func(runs []campaign.Run) { created = append(created, runs...) }))

@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/broadcaster/broadcaster/campaign/campaigntest"
 )
-
-// fixedClock is a clock that moves only when a test moves it.
-type fixedClock struct{ t time.Time }
-
-func (c *fixedClock) Now() time.Time { return c.t }
 
 // A send of an account waits for the one before it (1/PerSecond apart,
 // Burst back to back); other accounts do not wait for it. A waiting send
@@ -20,7 +17,7 @@ func (c *fixedClock) Now() time.Time { return c.t }
 func TestSpacerKeepsEachAccountsSendsApart(t *testing.T) {
 	stopped, cancel := context.WithCancel(context.Background())
 	cancel()
-	clock := &fixedClock{t: time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)}
+	clock := campaigntest.NewClock(time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC))
 	s := newSpacer(Pacing{PerSecond: 2, Burst: 2})
 	steps := []struct {
 		name    string
@@ -37,7 +34,7 @@ func TestSpacerKeepsEachAccountsSendsApart(t *testing.T) {
 		{"fourth at once", 0, "a", true},
 	}
 	for _, st := range steps {
-		clock.t = clock.t.Add(st.advance)
+		clock.Advance(st.advance)
 		err := s.wait(stopped, clock, st.wID)
 		if waited := errors.Is(err, context.Canceled); waited != st.waits {
 			t.Errorf("%s: waited = %v (%v), want %v", st.name, waited, err, st.waits)
@@ -46,7 +43,7 @@ func TestSpacerKeepsEachAccountsSendsApart(t *testing.T) {
 }
 
 func TestSpacerWaitsOutItsTurn(t *testing.T) {
-	clock := &fixedClock{t: time.Now()}
+	clock := campaigntest.NewClock(time.Now())
 	s := newSpacer(Pacing{PerSecond: 20, Burst: 1})
 	if err := s.wait(context.Background(), clock, "a"); err != nil {
 		t.Fatal(err)
@@ -65,7 +62,7 @@ func TestNoSpacerWithoutPacing(t *testing.T) {
 		t.Fatalf("newSpacer(no pacing) = %v, want nil", s)
 	}
 	var s *spacer
-	if err := s.wait(context.Background(), &fixedClock{}, "a"); err != nil {
+	if err := s.wait(context.Background(), &campaigntest.Clock{}, "a"); err != nil {
 		t.Errorf("nil spacer: %v", err)
 	}
 }
@@ -73,10 +70,10 @@ func TestNoSpacerWithoutPacing(t *testing.T) {
 // Accounts idle long enough to send a burst again are forgotten, so the
 // spacer holds about the accounts sending now, whatever their number.
 func TestSpacerForgetsIdleAccounts(t *testing.T) {
-	clock := &fixedClock{t: time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)}
+	clock := campaigntest.NewClock(time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC))
 	s := newSpacer(Pacing{PerSecond: 1, Burst: 1})
 	for i := range 3 * sweepEvery {
-		clock.t = clock.t.Add(10 * time.Millisecond)
+		clock.Advance(10 * time.Millisecond)
 		if err := s.wait(context.Background(), clock, fmt.Sprintf("w%d", i)); err != nil {
 			t.Fatal(err)
 		}

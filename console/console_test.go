@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/campaign/campaigntest"
 	"github.com/broadcaster/broadcaster/console"
 	"github.com/broadcaster/broadcaster/db"
 	"github.com/broadcaster/broadcaster/internal/dbtest"
@@ -40,24 +41,6 @@ var (
 	_ console.Writer = (*db.Store)(nil)
 )
 
-// clock is a settable clock for the login rate limit and sessions.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // fixture is a console on a database of its own holding one recurring
 // campaign ("spring", recipients a, b, c, still active) with one completed
 // run: a sent, b failed, c unknown.
@@ -65,7 +48,7 @@ type fixture struct {
 	t          *testing.T
 	pool       *pgxpool.Pool
 	console    *console.Console
-	clock      *clock
+	clock      *campaigntest.Clock
 	campaignID int64
 	runID      int64
 }
@@ -75,7 +58,7 @@ func newFixture(t *testing.T, proxy string) *fixture {
 	pool := dbtest.New(t)
 	store := db.NewStore(pool, "test:1")
 	ctx := context.Background()
-	f := &fixture{t: t, pool: pool, clock: &clock{now: time.Now()}}
+	f := &fixture{t: t, pool: pool, clock: campaigntest.NewClock(time.Now())}
 	f.campaignID = f.int64(`WITH t AS (
 		    INSERT INTO applet_templates (name, img_url, content)
 		    VALUES ('t', 'https://cdn.example.com/a.jpg', '<msg><appmsg><title>Spring sale</title><des>Ten percent</des><weappinfo><pagepath>pages/index</pagepath></weappinfo></appmsg></msg>')
@@ -417,7 +400,7 @@ func TestFailedLoginsAreRateLimited(t *testing.T) {
 	if code := try(readToken, "192.0.2.67:1"); code != http.StatusSeeOther {
 		t.Errorf("another address: %d", code)
 	}
-	f.clock.add(10 * time.Second)
+	f.clock.Advance(10 * time.Second)
 	if code := try(readToken, "192.0.2.66:1"); code != http.StatusSeeOther {
 		t.Errorf("after ten seconds: %d", code)
 	}
@@ -453,7 +436,7 @@ func TestWrongBearerTokensAreRateLimited(t *testing.T) {
 	if w := try(readToken, "192.0.2.67:1"); w.Code != http.StatusOK {
 		t.Errorf("right token from another address: %d", w.Code)
 	}
-	f.clock.add(10 * time.Second)
+	f.clock.Advance(10 * time.Second)
 	if w := try(readToken, "192.0.2.66:1"); w.Code != http.StatusOK {
 		t.Errorf("after ten seconds: %d", w.Code)
 	}
@@ -475,7 +458,7 @@ func TestWrongBearerTokensAreRateLimited(t *testing.T) {
 // comparing takes a while.
 func TestLoginLimiterCountsParallelFailures(t *testing.T) {
 	t.Parallel()
-	l := console.NewLoginLimiter(&clock{now: time.Now()})
+	l := console.NewLoginLimiter(campaigntest.NewClock(time.Now()))
 	var compared atomic.Int64
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -498,7 +481,7 @@ func TestLoginLimiterCountsParallelFailures(t *testing.T) {
 // recently seen: new addresses do not reset one that keeps guessing.
 func TestLoginLimiterForgetsTheLeastRecentAddress(t *testing.T) {
 	t.Parallel()
-	l := console.NewLoginLimiter(&clock{now: time.Now()})
+	l := console.NewLoginLimiter(campaigntest.NewClock(time.Now()))
 	for range 5 {
 		l.Fail("192.0.2.66", false)
 	}

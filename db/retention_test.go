@@ -15,14 +15,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/campaign/campaigntest"
 	"github.com/broadcaster/broadcaster/db"
 	"github.com/broadcaster/broadcaster/internal/archive"
 )
-
-// fixedClock is a clock that stands still, so the prune's cutoff is known.
-type fixedClock struct{ t time.Time }
-
-func (c fixedClock) Now() time.Time { return c.t }
 
 // oldRun inserts a run created at createdAt with status, and n deliveries
 // (sent, one attempt each) in the partition of that month, which it creates
@@ -55,7 +51,7 @@ func TestPruneArchivesAndDropsOldMonths(t *testing.T) {
 	before := f.str(`SELECT concat_ws(',', total, sent, failed, attempts) FROM campaign_run_summary WHERE run_id = $1`, done)
 
 	dir := t.TempDir()
-	m := campaign.NewMaintenance(db.NewRetention(f.pool, "test"), fixedClock{time.Date(2025, time.December, 1, 0, 0, 0, 0, time.UTC)},
+	m := campaign.NewMaintenance(db.NewRetention(f.pool, "test"), campaigntest.NewClock(time.Date(2025, time.December, 1, 0, 0, 0, 0, time.UTC)),
 		zerolog.Nop(), campaign.MaintenanceConfig{})
 
 	dry, err := m.Prune(f.ctx, campaign.PruneRequest{OlderThan: 90 * 24 * time.Hour, ArchiveDir: dir, DryRun: true})
@@ -247,7 +243,7 @@ func TestPruneLegacy(t *testing.T) {
 	store := db.NewRetention(f.pool, "test")
 	prune := func(now time.Time, dir string) campaign.PruneResult {
 		t.Helper()
-		m := campaign.NewMaintenance(store, fixedClock{now}, zerolog.Nop(), campaign.MaintenanceConfig{})
+		m := campaign.NewMaintenance(store, campaigntest.NewClock(now), zerolog.Nop(), campaign.MaintenanceConfig{})
 		results, err := m.Prune(f.ctx, campaign.PruneRequest{OlderThan: 30 * 24 * time.Hour, ArchiveDir: dir})
 		if err != nil {
 			t.Fatal(err)

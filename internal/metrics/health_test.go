@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/broadcaster/broadcaster/campaign/campaigntest"
 	"github.com/broadcaster/broadcaster/internal/metrics"
 )
 
@@ -35,10 +36,10 @@ func TestSchedulerCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			clock := newFakeClock()
+			clock := campaigntest.NewClock(metricsT0)
 			var last time.Time
 			c := metrics.SchedulerCheck(func() time.Time { return last }, maxAge, clock)
-			clock.Add(tt.sinceNew)
+			clock.Advance(tt.sinceNew)
 			if tt.tickAgo >= 0 {
 				last = clock.Now().Add(-tt.tickAgo)
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/campaign/campaigntest"
 	"github.com/broadcaster/broadcaster/internal/metrics"
 )
 
@@ -120,10 +121,10 @@ func TestLoopWatchBeatsOnEveryStoreCall(t *testing.T) {
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			clock := newFakeClock()
+			clock := campaigntest.NewClock(metricsT0)
 			w := metrics.NewLoopWatch("loop", liveLimit, clock)
 			s := &stores{err: errDown}
-			clock.Add(liveLimit + time.Second)
+			clock.Advance(liveLimit + time.Second)
 			if err := w.Check().Err(ctx); !errors.Is(err, metrics.ErrWedged) {
 				t.Fatalf("before the call: %v, want ErrWedged", err)
 			}
@@ -143,30 +144,30 @@ func TestLoopWatch(t *testing.T) {
 	tests := []struct {
 		name string
 		// run drives the loop through the watched store and the clock.
-		run    func(t *testing.T, clock *fakeClock, store campaign.RunStore)
+		run    func(t *testing.T, clock *campaigntest.Clock, store campaign.RunStore)
 		reason string // "" when live
 	}{
-		{name: "starting up", run: func(t *testing.T, clock *fakeClock, _ campaign.RunStore) {
-			clock.Add(liveLimit)
+		{name: "starting up", run: func(t *testing.T, clock *campaigntest.Clock, _ campaign.RunStore) {
+			clock.Advance(liveLimit)
 		}},
-		{name: "never called its store", run: func(t *testing.T, clock *fakeClock, _ campaign.RunStore) {
-			clock.Add(liveLimit + time.Second)
+		{name: "never called its store", run: func(t *testing.T, clock *campaigntest.Clock, _ campaign.RunStore) {
+			clock.Advance(liveLimit + time.Second)
 		}, reason: "scheduler: wedged: no database call for 1m1s and none in progress (limit 1m0s)"},
-		{name: "PostgreSQL down for hours, every call failing", run: func(t *testing.T, clock *fakeClock, store campaign.RunStore) {
+		{name: "PostgreSQL down for hours, every call failing", run: func(t *testing.T, clock *campaigntest.Clock, store campaign.RunStore) {
 			for range int(3 * time.Hour / livePoll) {
-				clock.Add(livePoll)
+				clock.Advance(livePoll)
 				_, _, _ = store.CancelCampaigns(ctx)
 			}
 		}},
-		{name: "stopped going around", run: func(t *testing.T, clock *fakeClock, store campaign.RunStore) {
+		{name: "stopped going around", run: func(t *testing.T, clock *campaigntest.Clock, store campaign.RunStore) {
 			_, _, _ = store.CancelCampaigns(ctx)
-			clock.Add(2 * time.Minute)
+			clock.Advance(2 * time.Minute)
 		}, reason: "scheduler: wedged: no database call for 2m0s and none in progress (limit 1m0s)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			clock := newFakeClock()
+			clock := campaigntest.NewClock(metricsT0)
 			w := metrics.NewLoopWatch("scheduler", liveLimit, clock)
 			tt.run(t, clock, w.RunStore(&stores{err: errDown}))
 			c := w.Check()
@@ -189,7 +190,7 @@ func TestLoopWatch(t *testing.T) {
 func TestLoopWatchWaitingOnTheDatabaseIsLive(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clock := newFakeClock()
+	clock := campaigntest.NewClock(metricsT0)
 	w := metrics.NewLoopWatch("dispatcher", liveLimit, clock)
 	s := &stores{err: errDown, entered: make(chan struct{}), release: make(chan struct{})}
 	store := w.DeliveryStore(s)
@@ -199,7 +200,7 @@ func TestLoopWatchWaitingOnTheDatabaseIsLive(t *testing.T) {
 		_, _ = store.Claim(ctx, campaign.ClaimParams{})
 	}()
 	<-s.entered
-	clock.Add(5 * time.Hour)
+	clock.Advance(5 * time.Hour)
 	if err := w.Check().Err(ctx); err != nil {
 		t.Errorf("with a call in progress for 5h: %v, want live", err)
 	}
@@ -208,7 +209,7 @@ func TestLoopWatchWaitingOnTheDatabaseIsLive(t *testing.T) {
 	if err := w.Check().Err(ctx); err != nil {
 		t.Errorf("just after the call returned: %v, want live", err)
 	}
-	clock.Add(liveLimit + time.Second)
+	clock.Advance(liveLimit + time.Second)
 	if err := w.Check().Err(ctx); !errors.Is(err, metrics.ErrWedged) {
 		t.Errorf("a limit after the call returned, with no other: %v, want ErrWedged", err)
 	}

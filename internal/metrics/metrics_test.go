@@ -12,30 +12,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/campaign/campaigntest"
 	"github.com/broadcaster/broadcaster/internal/metrics"
 )
 
-// fakeClock is a clock that tests set by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// metricsT0 is where the tests' clocks start.
+var metricsT0 = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 
 func newMetrics(t *testing.T, clock campaign.Clock) (*metrics.Metrics, *prometheus.Registry) {
 	t.Helper()
@@ -289,7 +271,7 @@ func TestRunStoreCountsCreatedRunsAndLag(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			clock := newFakeClock()
+			clock := campaigntest.NewClock(metricsT0)
 			m, reg := newMetrics(t, clock)
 			s := m.RunStore(&fakeRunStore{err: tt.err})
 			_, err := s.CreateRun(context.Background(), 5, clock.Now().Add(-tt.scheduledAgo))
