@@ -41,8 +41,15 @@ lint: vet
 # whether it holds, with the bare HTTP loop measured in the same run. About
 # ten minutes on two cores at the issue's sizes; BENCH_SCALE=0.1 for a quick
 # check (see cmd/benchtable for BENCH_RUN, BENCH_PG_SETTINGS, BENCH_VERBOSE).
+# River, measured beside broadcaster in the throughput scenario, is a module
+# of its own (bench/river), so that go.mod never names it; where its modules
+# cannot be downloaded, the table leaves its row out.
 bench: ensure-postgres build
-	$(GO) run ./cmd/benchtable -binary $(BIN)
+	@river=; \
+	if (cd bench/river && $(GO) build -o ../../bin/river-bench .); then river=bin/river-bench; \
+	else echo "bench: bench/river could not be built; the table leaves River out"; fi; \
+	echo "$(GO) run ./cmd/benchtable -binary $(BIN) $${river:+-river $$river}"; \
+	$(GO) run ./cmd/benchtable -binary $(BIN) $${river:+-river $$river}
 
 # The Go micro-benchmarks (go test -bench) of every package.
 bench-go: ensure-postgres

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/broadcaster/broadcaster/campaign"
 	"github.com/broadcaster/broadcaster/db"
 	"github.com/broadcaster/broadcaster/internal/dbtest"
@@ -120,4 +122,94 @@ func benchClaimRecord(b *testing.B, pastMonths int) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*batch), "µs/delivery")
+}
+
+// BenchmarkFanOutFloor times the fan-out of one run of 100,000 list
+// recipients (insert_deliveries.sql) against less and less of what the
+// deliveries table carries, to show what each part costs and where the
+// floor is: "heap_only" keeps no index, no foreign key, and is what any
+// schema with a row per recipient pays at least. Each variant drops its
+// indexes and constraints inside the transaction that fans out, and rolls
+// it all back. It reports microseconds per recipient (docs/capacity.md,
+// "Fan-out"):
+//
+//	go test -run '^$' -bench FanOutFloor -benchtime 5x ./db
+func BenchmarkFanOutFloor(b *testing.B) {
+	const n = 100000
+	const withoutFK = `ALTER TABLE deliveries DROP CONSTRAINT deliveries_run_id_fkey`
+	const keysOnly = withoutFK + `;
+		DROP INDEX deliveries_pending_idx, deliveries_sending_idx, deliveries_open_run_idx,
+		           deliveries_wc_id_idx, deliveries_w_id_sent_idx`
+	// The primary and unique keys are each partition's own (migration 0008).
+	const heapOnly = keysOnly + `;
+		DO $$
+		DECLARE c record;
+		BEGIN
+		    FOR c IN SELECT conrelid::regclass AS rel, conname FROM pg_constraint
+		             WHERE contype IN ('p', 'u')
+		               AND conrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'deliveries'::regclass)
+		    LOOP
+		        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', c.rel, c.conname);
+		    END LOOP;
+		END
+		$$`
+	ctx := context.Background()
+	pool := dbtest.New(b)
+	var campaignID int64
+	if err := pool.QueryRow(ctx, `
+		WITH t AS (INSERT INTO applet_templates (name, img_url, content)
+		           VALUES ('b', 'https://a/b.jpg', '<appmsg/>') RETURNING id),
+		     l AS (INSERT INTO recipient_lists (name) VALUES ('big') RETURNING id),
+		     m AS (INSERT INTO recipient_list_members (list_id, wc_id)
+		           SELECT l.id, 'wxid_' || lpad(g::text, 8, '0') FROM l, generate_series(1, $1::int) g)
+		INSERT INTO campaigns (name, template_id, w_id, list_ids, status)
+		SELECT 'big', t.id, 'w', ARRAY[l.id], 'paused' FROM t, l RETURNING id`, n).Scan(&campaignID); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
+	for _, v := range []struct{ name, ddl string }{
+		{"schema", ""},
+		{"without_fk", withoutFK},
+		{"keys_only", keysOnly},
+		{"heap_only", heapOnly},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				fanOutOnce(b, ctx, pool, campaignID, v.ddl, n)
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/recipient")
+		})
+	}
+}
+
+// fanOutOnce fans campaign out to a new run inside a transaction that first
+// runs ddl, timing only the fan-out, and rolls everything back.
+func fanOutOnce(b *testing.B, ctx context.Context, pool *pgxpool.Pool, campaignID int64, ddl string, want int) {
+	b.Helper()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	var runID int64
+	if err := tx.QueryRow(ctx, `INSERT INTO campaign_runs (campaign_id, scheduled_for, status)
+		VALUES ($1, clock_timestamp(), 'pending') RETURNING id`, campaignID).Scan(&runID); err != nil {
+		b.Fatal(err)
+	}
+	if ddl != "" {
+		if _, err := tx.Exec(ctx, ddl); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sql, args := db.FanOutStatement(campaignID, runID)
+	var total, skipped int
+	b.StartTimer()
+	err = tx.QueryRow(ctx, sql, args).Scan(&total, &skipped)
+	b.StopTimer()
+	if err != nil || total != want {
+		b.Fatalf("fan-out: %d rows, %v", total, err)
+	}
 }

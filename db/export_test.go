@@ -24,3 +24,9 @@ func MigrateTo(ctx context.Context, pool *pgxpool.Pool, version int) error {
 func (s *Store) ClaimStatement(p campaign.ClaimParams) (string, pgx.NamedArgs) {
 	return claimSQL, s.claimArgs(p)
 }
+
+// FanOutStatement is the fan-out's SQL and arguments for run of campaign,
+// for benchmarks that time it inside a transaction of their own.
+func FanOutStatement(campaignID, runID int64) (string, pgx.NamedArgs) {
+	return insertDeliveriesSQL, pgx.NamedArgs{"campaign_id": campaignID, "run_id": runID, "resend_of": nil, "statuses": nil}
+}

@@ -15,7 +15,9 @@
 //
 // It exits 0 once every scenario was measured, whether its targets hold or
 // not (the table says), 1 when a scenario could not be measured, 2 on a
-// usage error. `benchtable bareloop URL TOKEN BODYFILE N WORKERS` is the
+// usage error. With -river, the throughput scenario measures River
+// (bench/river, built by `make bench`) beside broadcaster.
+// `benchtable bareloop URL TOKEN BODYFILE N WORKERS` is the
 // bare loop itself, which the harness runs as a process of its own so that
 // its CPU is measured apart from the fake API's.
 package main
@@ -51,10 +53,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	binary := fs.String("binary", "bin/broadcaster", "the broadcaster `binary` to measure")
 	appMsg := fs.String("appmsg", "testdata/provider/seed-appmsg.xml", "the applet XML `file` every scenario sends")
+	river := fs.String("river", "", "the bench/river `binary`, measured beside broadcaster in the throughput scenario (left out when empty)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	opts, err := options(*binary, *appMsg, stderr)
+	opts, err := options(*binary, *appMsg, *river, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "benchtable: %v\n", err)
 		return 2
@@ -76,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // options reads the flags' files and the BENCH_* environment.
-func options(binary, appMsgFile string, stderr io.Writer) (bench.Options, error) {
+func options(binary, appMsgFile, river string, stderr io.Writer) (bench.Options, error) {
 	var opts bench.Options
 	var err error
 	if opts.Binary, err = filepath.Abs(binary); err != nil {
@@ -84,6 +87,14 @@ func options(binary, appMsgFile string, stderr io.Writer) (bench.Options, error)
 	}
 	if _, err := os.Stat(opts.Binary); err != nil {
 		return opts, fmt.Errorf("%w (build it with `make build`)", err)
+	}
+	if river != "" {
+		if opts.River, err = filepath.Abs(river); err != nil {
+			return opts, err
+		}
+		if _, err := os.Stat(opts.River); err != nil {
+			return opts, fmt.Errorf("%w (build it with `make bench`)", err)
+		}
 	}
 	if opts.Self, err = os.Executable(); err != nil {
 		return opts, err

@@ -10,6 +10,11 @@
 // process. Each scenario gets a fresh database, and stops by itself: its
 // sizes are bounded and it runs under a timeout.
 //
+// The throughput scenario also measures River (bench/river, a module of its
+// own, Options.River) sending the same requests as one job per recipient,
+// against the same database server and fake API, the same way: the queue an
+// engineer would reach for, without broadcaster's audit trail.
+//
 // What is measured, and how:
 //   - deliveries/s: deliveries over the span from the first to the last
 //     request the fake API received;

@@ -18,6 +18,10 @@ type Options struct {
 	// Self is this program, re-executed to run the bare loop in a process
 	// of its own (see BareLoopMain).
 	Self string
+	// River is the bench/river program (River sending the same requests),
+	// measured beside broadcaster in the throughput scenario; "" leaves
+	// that row out.
+	River string
 	// AppMsg is the applet XML every scenario sends.
 	AppMsg string
 	// Scale multiplies every scenario's size (1: the sizes; 0.1 for

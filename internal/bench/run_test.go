@@ -10,7 +10,8 @@ import (
 )
 
 // The harness measures the real binary end to end: the smallest throughput
-// scenario (bare loop, then broadcaster) gives every row, none an error.
+// scenario (bare loop, broadcaster, then River from its own module) gives
+// every row, none an error.
 // Nothing is asserted about the figures themselves: `make bench` is where
 // they are read.
 func TestRunThroughputSmallest(t *testing.T) {
@@ -25,6 +26,12 @@ func TestRunThroughputSmallest(t *testing.T) {
 			t.Fatalf("build %s: %v\n%s", name, err, out)
 		}
 	}
+	// bench/river is a module of its own: built from its directory.
+	river := exec.Command("go", "build", "-o", filepath.Join(dir, "river-bench"), ".")
+	river.Dir = "../../bench/river"
+	if out, err := river.CombinedOutput(); err != nil {
+		t.Fatalf("build bench/river: %v\n%s", err, out)
+	}
 	appMsg, err := os.ReadFile("../../testdata/provider/seed-appmsg.xml")
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +40,7 @@ func TestRunThroughputSmallest(t *testing.T) {
 	rows, failed, err := Run(t.Context(), Options{
 		Binary: filepath.Join(dir, "broadcaster"),
 		Self:   filepath.Join(dir, "benchtable"),
+		River:  filepath.Join(dir, "river-bench"),
 		AppMsg: strings.TrimRight(string(appMsg), "\n"),
 		Scale:  0.001,
 		Only:   regexp.MustCompile(`^throughput$`),
@@ -41,8 +49,8 @@ func TestRunThroughputSmallest(t *testing.T) {
 	if err != nil || failed != 0 {
 		t.Fatalf("Run: %v, %d failed; rows %+v\nlogs:\n%s", err, failed, rows, logs.String())
 	}
-	if len(rows) != 6 {
-		t.Errorf("%d rows, want 6: %+v", len(rows), rows)
+	if len(rows) != 7 || !strings.HasPrefix(rows[6].Scenario, "River") {
+		t.Errorf("%d rows, want 6 and River's: %+v", len(rows), rows)
 	}
 	for _, r := range rows {
 		if r.Holds == holdsError || r.Figure == "" {

@@ -140,7 +140,7 @@ func throughput(ctx context.Context, r *Rig) ([]Row, error) {
 		share := s.rate() / bare.rate()
 		cpuTimes := float64(s.cpuPer()) / float64(per(bare.clientCPU, bare.n))
 		walPer, bytesPer := s.wal/int64(n), s.bytes/int64(n)
-		return append(rows,
+		rows = append(rows,
 			Row{name, fmt.Sprintf("%s = %s of bare", rateOf(s.rate()), ratio(share)),
 				fmt.Sprintf("≥ %s of bare", ratio(minShareOfBare)), verdict(share >= minShareOfBare)},
 			Row{name, fmt.Sprintf("CPU %s per delivery (broadcaster %s + PostgreSQL %s) = %s× bare",
@@ -150,7 +150,20 @@ func throughput(ctx context.Context, r *Rig) ([]Row, error) {
 			Row{name, count(bytesPer) + " B of table and index per recipient", "≤ " + count(maxBytesPerRcpt) + " B", verdict(bytesPer <= maxBytesPerRcpt)},
 			info(name, fmt.Sprintf("peak RSS %s; fake API CPU %s per delivery (excluded); took %s",
 				mib(s.maxRSS), micros(per(s.apiCPU, n)), seconds(s.wall))),
-		), nil
+		)
+		if r.opts.River == "" {
+			return rows, nil
+		}
+		rv, err := w.riverLoop(ctx, n, concurrency)
+		if err != nil {
+			return rows, fmt.Errorf("river: %w", err)
+		}
+		return append(rows, info(
+			fmt.Sprintf("River, for comparison: one job per recipient, %s jobs, %d workers, FetchCooldown 1 ms", count(int64(n)), concurrency),
+			fmt.Sprintf("%s = %s of bare; CPU %s per job (River %s + PostgreSQL %s) = %s× bare; %s B of WAL and %s B of table and index per job",
+				rateOf(rv.rate()), ratio(rv.rate()/bare.rate()), micros(rv.cpuPer()), micros(per(rv.clientCPU, n)),
+				micros(per(rv.pgCPU, n)), ratio(float64(rv.cpuPer())/float64(per(bare.clientCPU, bare.n))),
+				count(rv.wal/int64(n)), count(rv.bytes/int64(n))))), nil
 	})
 }
 
