@@ -46,8 +46,10 @@ lint: vet
 # cannot be downloaded, the table leaves its row out.
 bench: ensure-postgres build
 	@river=; \
-	if (cd bench/river && $(GO) build -o ../../bin/river-bench .); then river=bin/river-bench; \
-	else echo "bench: bench/river could not be built; the table leaves River out"; fi; \
+	if (cd bench/river && $(GO) mod download); then \
+		(cd bench/river && $(GO) build -o ../../bin/river-bench .) || exit 1; \
+		river=bin/river-bench; \
+	else echo "bench: bench/river's modules could not be downloaded; the table leaves River out"; fi; \
 	echo "$(GO) run ./cmd/benchtable -binary $(BIN) $${river:+-river $$river}"; \
 	$(GO) run ./cmd/benchtable -binary $(BIN) $${river:+-river $$river}
 

@@ -132,7 +132,7 @@ type AccountView struct {
 	ReadyAt             time.Time // when it may send again; zero when ready
 	ConsecutiveFailures int
 	LastFailureAt       time.Time
-	SentToday           int // deliveries sent since midnight in the scheduler's zone
+	SentToday           int // deliveries sent since midnight in the scheduler's zone; 0 when read WaitingOnly
 }
 
 // OutageView is the global pause of sending for a failing API (SPEC §6);

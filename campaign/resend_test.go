@@ -43,7 +43,7 @@ func TestCheckResend(t *testing.T) {
 
 func TestCheckResendSource(t *testing.T) {
 	t.Parallel()
-	for _, run := range []campaign.RunStatus{campaign.RunPending, campaign.RunRunning, campaign.RunCompleted, campaign.RunCancelled} {
+	for _, run := range campaign.RunStatuses() {
 		for _, c := range []campaign.Status{campaign.StatusActive, campaign.StatusPaused, campaign.StatusCancelled,
 			campaign.StatusCompleted, campaign.StatusInvalid} {
 			ok := (run == campaign.RunCompleted || run == campaign.RunCancelled) &&

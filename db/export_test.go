@@ -28,5 +28,9 @@ func (s *Store) ClaimStatement(p campaign.ClaimParams) (string, pgx.NamedArgs) {
 // FanOutStatement is the fan-out's SQL and arguments for run of campaign,
 // for benchmarks that time it inside a transaction of their own.
 func FanOutStatement(campaignID, runID int64) (string, pgx.NamedArgs) {
-	return insertDeliveriesSQL, pgx.NamedArgs{"campaign_id": campaignID, "run_id": runID, "resend_of": nil, "statuses": nil}
+	return insertDeliveriesSQL, fanOutArgs(campaignID, runID)
 }
+
+// AnalyzeMinRows is the fan-out's floor for asking for an analysis, which
+// must be broadcaster_analyze_run's own.
+const AnalyzeMinRows = analyzeMinRows

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/broadcaster/broadcaster/campaign"
+	"github.com/broadcaster/broadcaster/db"
 )
 
 // wcIDs returns n distinct recipients.
@@ -53,6 +54,23 @@ func TestFanOutAnalysesItsPartition(t *testing.T) {
 		if got := f.partitionRows(run.ID); got != st.believed {
 			t.Errorf("%s: the planner believes the partition holds %v rows, want %v", st.name, got, st.believed)
 		}
+	}
+}
+
+// The fan-out skips the round trip exactly where broadcaster_analyze_run
+// would decline without looking: the floor lives in Go and in SQL, and must
+// be the same in both.
+func TestAnalyzeFloorsAgree(t *testing.T) {
+	f := newFixture(t)
+	run := f.run(f.campaign(wcIDs("r", 5))) // a month never analysed
+	var below, at bool
+	if err := f.pool.QueryRow(f.ctx, `SELECT broadcaster_analyze_run($1, $2), broadcaster_analyze_run($1, $3)`,
+		run.ID, db.AnalyzeMinRows-1, db.AnalyzeMinRows).Scan(&below, &at); err != nil {
+		t.Fatal(err)
+	}
+	if below || !at {
+		t.Errorf("broadcaster_analyze_run at %d rows = %v, at %d = %v; want false, then true (the Go floor is %d)",
+			db.AnalyzeMinRows-1, below, db.AnalyzeMinRows, at, db.AnalyzeMinRows)
 	}
 }
 

@@ -96,9 +96,7 @@ func (s *Store) CreateRun(ctx context.Context, campaignID int64, scheduledFor ti
 			return err
 		}
 		var err error
-		run.Total, run.Skipped, err = fanOut(ctx, tx, pgx.NamedArgs{
-			"run_id": run.ID, "campaign_id": campaignID, "resend_of": nil, "statuses": nil,
-		})
+		run.Total, run.Skipped, err = fanOut(ctx, tx, fanOutArgs(campaignID, run.ID))
 		if err != nil {
 			return err
 		}
@@ -120,10 +118,17 @@ func (s *Store) CreateRun(ctx context.Context, campaignID int64, scheduledFor ti
 	return run, nil
 }
 
-// analyzeMinRows is broadcaster_analyze_run's own floor (migration 0012):
-// a fan-out of fewer rows never changes a plan, so it does not ask, which
-// spares a night of many small runs a round trip each.
+// analyzeMinRows is broadcaster_analyze_run's own floor (migration 0012),
+// below which it returns false without looking: a fan-out of fewer rows
+// does not ask, which spares a night of many small runs a round trip each.
+// A test holds the two equal.
 const analyzeMinRows = 1000
+
+// fanOutArgs are insert_deliveries.sql's arguments for a first run of a
+// campaign (not a resend).
+func fanOutArgs(campaignID, runID int64) pgx.NamedArgs {
+	return pgx.NamedArgs{"run_id": runID, "campaign_id": campaignID, "resend_of": nil, "statuses": nil}
+}
 
 // fanOut inserts a run's deliveries (insert_deliveries.sql, whose named
 // arguments args holds) and returns how many, and how many of them were

@@ -4,13 +4,16 @@
 // one job per recipient. It lives in a module of its own so that the
 // product's go.mod never names River.
 //
+//	river-bench migrate DATABASE_URL
 //	river-bench DATABASE_URL API_URL TOKEN BODYFILE N WORKERS
 //
-// It migrates River's tables into the database, inserts N jobs, works them
-// with WORKERS workers (each job POSTs the body, reads the answer to the end
-// and checks its status, as the bare loop does), and exits 0 once all N are
-// completed, 1 if one fails. River keeps its queue in PostgreSQL as
-// broadcaster keeps its deliveries: the harness measures both the same way.
+// The first form creates River's tables, before the measurement (as
+// `broadcaster migrate` creates broadcaster's). The second inserts N jobs,
+// works them with WORKERS workers (each job POSTs the body, reads the
+// answer to the end and checks its status, as the bare loop does), and
+// exits 0 once all N are completed, 1 if one fails. River keeps its queue
+// in PostgreSQL as broadcaster keeps its deliveries: the harness measures
+// both the same way.
 package main
 
 import (
@@ -82,8 +85,11 @@ func (w *sendWorker) Work(ctx context.Context, _ *river.Job[sendArgs]) error {
 }
 
 func run(ctx context.Context, args []string) error {
+	if len(args) == 2 && args[0] == "migrate" {
+		return migrate(ctx, args[1])
+	}
 	if len(args) != 6 {
-		return errors.New("usage: river-bench DATABASE_URL API_URL TOKEN BODYFILE N WORKERS")
+		return errors.New("usage: river-bench migrate DATABASE_URL | river-bench DATABASE_URL API_URL TOKEN BODYFILE N WORKERS")
 	}
 	body, err := os.ReadFile(args[3])
 	if err != nil {
@@ -107,35 +113,57 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	driver := riverpgxv5.New(pool)
-	migrator, err := rivermigrate.New(driver, nil)
+	return send(ctx, pool, &sendWorker{
+		client: &http.Client{Transport: &http.Transport{
+			MaxIdleConns: workers, MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers,
+		}, Timeout: 30 * time.Second},
+		url: args[1], token: args[2], body: body,
+	}, n, workers)
+}
+
+// migrate creates or upgrades River's tables in the database at url.
+func migrate(ctx context.Context, url string) error {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	migrator, err := rivermigrate.New(riverpgxv5.New(pool), nil)
 	if err != nil {
 		return err
 	}
 	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	return nil
+}
 
-	transport := &http.Transport{MaxIdleConns: workers, MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers}
-	defer transport.CloseIdleConnections()
+// send inserts n jobs and works them with w on a River client of workers
+// workers, until every one is completed or one fails.
+func send(ctx context.Context, pool *pgxpool.Pool, w *sendWorker, n, workers int) error {
 	ws := river.NewWorkers()
-	river.AddWorker(ws, &sendWorker{
-		client: &http.Client{Transport: transport, Timeout: 30 * time.Second},
-		url:    args[1], token: args[2], body: body,
-	})
-	client, err := river.NewClient(driver, &river.Config{
+	river.AddWorker(ws, w)
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}},
 		// Tuned as in issue 11's comparison: a worker that frees up fetches
 		// again within a millisecond, not River's default 100 ms.
 		FetchCooldown:     time.Millisecond,
 		FetchPollInterval: 50 * time.Millisecond,
 		Workers:           ws,
-		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// River's warnings (a dropped event, a failed fetch) explain a run
+		// that does not finish.
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		return err
 	}
-	events, cancel := client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed)
+	// Room for every job's event: River drops events a full channel cannot
+	// take (its completer reports thousands at once), and a dropped one
+	// would leave this waiting for ever.
+	events, cancel := client.SubscribeConfig(&river.SubscribeConfig{
+		ChanSize: n,
+		Kinds:    []river.EventKind{river.EventKindJobCompleted, river.EventKindJobFailed},
+	})
 	defer cancel()
 
 	jobs := make([]river.InsertManyParams, n)
@@ -153,7 +181,10 @@ func run(ctx context.Context, args []string) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("stopped after %d of %d jobs: %w", done, n, ctx.Err())
-		case e := <-events:
+		case e, ok := <-events:
+			if !ok {
+				return fmt.Errorf("River stopped after %d of %d jobs", done, n)
+			}
 			if e.Kind == river.EventKindJobFailed {
 				return fmt.Errorf("job %d failed: %v", e.Job.ID, e.Job.Errors)
 			}

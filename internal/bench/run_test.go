@@ -26,11 +26,21 @@ func TestRunThroughputSmallest(t *testing.T) {
 			t.Fatalf("build %s: %v\n%s", name, err, out)
 		}
 	}
-	// bench/river is a module of its own: built from its directory.
-	river := exec.Command("go", "build", "-o", filepath.Join(dir, "river-bench"), ".")
-	river.Dir = "../../bench/river"
-	if out, err := river.CombinedOutput(); err != nil {
-		t.Fatalf("build bench/river: %v\n%s", err, out)
+	// bench/river is a module of its own, built from its directory. As
+	// under make bench, River is left out only where its modules cannot be
+	// downloaded; once they are here, it must build.
+	river, want := filepath.Join(dir, "river-bench"), 7
+	download := exec.Command("go", "mod", "download")
+	download.Dir = "../../bench/river"
+	if out, err := download.CombinedOutput(); err != nil {
+		t.Logf("bench/river's modules could not be downloaded; River left out: %v\n%s", err, out)
+		river, want = "", 6
+	} else {
+		build := exec.Command("go", "build", "-o", river, ".")
+		build.Dir = "../../bench/river"
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build bench/river: %v\n%s", err, out)
+		}
 	}
 	appMsg, err := os.ReadFile("../../testdata/provider/seed-appmsg.xml")
 	if err != nil {
@@ -40,7 +50,7 @@ func TestRunThroughputSmallest(t *testing.T) {
 	rows, failed, err := Run(t.Context(), Options{
 		Binary: filepath.Join(dir, "broadcaster"),
 		Self:   filepath.Join(dir, "benchtable"),
-		River:  filepath.Join(dir, "river-bench"),
+		River:  river,
 		AppMsg: strings.TrimRight(string(appMsg), "\n"),
 		Scale:  0.001,
 		Only:   regexp.MustCompile(`^throughput$`),
@@ -49,8 +59,8 @@ func TestRunThroughputSmallest(t *testing.T) {
 	if err != nil || failed != 0 {
 		t.Fatalf("Run: %v, %d failed; rows %+v\nlogs:\n%s", err, failed, rows, logs.String())
 	}
-	if len(rows) != 7 || !strings.HasPrefix(rows[6].Scenario, "River") {
-		t.Errorf("%d rows, want 6 and River's: %+v", len(rows), rows)
+	if len(rows) != want || (want == 7 && !strings.HasPrefix(rows[6].Scenario, "River")) {
+		t.Errorf("%d rows, want %d (the last one River's, when it ran): %+v", len(rows), want, rows)
 	}
 	for _, r := range rows {
 		if r.Holds == holdsError || r.Figure == "" {

@@ -116,11 +116,16 @@ func inWorld(ctx context.Context, r *Rig, n int, latency time.Duration, fn func(
 	return fn(ctx, w)
 }
 
-// throughput measures the bare loop and then broadcaster against the same
-// fake API, n requests each (issue 11, targets 1 and 2).
+// throughput measures the bare loop, broadcaster and, when Options.River
+// is set, River against the same fake API, n requests each (issue 11,
+// targets 1 and 2).
 func throughput(ctx context.Context, r *Rig) ([]Row, error) {
 	n := r.opts.scaled(30_000, 1_000)
-	return inWorld(ctx, r, 2*n, 0, func(ctx context.Context, w *world) ([]Row, error) {
+	loops := 2
+	if r.opts.River != "" {
+		loops = 3
+	}
+	return inWorld(ctx, r, loops*n, 0, func(ctx context.Context, w *world) ([]Row, error) {
 		if err := w.seedInline(ctx, 1, n); err != nil {
 			return nil, err
 		}
