@@ -38,9 +38,10 @@ lint: vet
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # The performance table of issue 11: each scenario's figure, its target and
-# whether it holds, with the bare HTTP loop measured in the same run. About
-# ten minutes on two cores at the issue's sizes; BENCH_SCALE=0.1 for a quick
-# check (see cmd/benchtable for BENCH_RUN, BENCH_PG_SETTINGS, BENCH_VERBOSE).
+# whether it holds, with the bare HTTP loop measured in the same run. Five
+# to ten minutes on two cores at the issue's sizes; BENCH_SCALE=0.1 for a
+# quick check (see cmd/benchtable for BENCH_RUN, BENCH_PG_SETTINGS,
+# BENCH_VERBOSE).
 # River, measured beside broadcaster in the throughput scenario, is a module
 # of its own (bench/river), so that go.mod never names it; where its modules
 # cannot be downloaded, the table leaves its row out.

@@ -4,7 +4,7 @@
 // same fake API: `make bench`. See internal/bench for what each figure is
 // and how it is taken.
 //
-// Sizes default to the issue's (about ten minutes on two cores) and are set
+// Sizes default to the issue's (five to ten minutes on two cores) and are set
 // by the environment:
 //
 //	BENCH_SCALE        multiplies every scenario's size (default 1; 0.1 for a quick check)
