@@ -88,15 +88,22 @@ func BareLoopArgs(url, bodyFile string, n, workers int) []string {
 	return []string{"bareloop", url, token, bodyFile, strconv.Itoa(n), strconv.Itoa(workers)}
 }
 
+// bodyFile writes the request body broadcaster sends for wcID to a file of
+// the rig's named after name, for a loop run as a process of its own.
+func (w *world) bodyFile(name, wcID string) (string, error) {
+	body, err := requestBody(w.rig.opts.AppMsg, wcID)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(w.rig.dir, name+"-body.json")
+	return path, os.WriteFile(path, body, 0o644)
+}
+
 // bareLoop runs BareLoop in a process of its own against the world's fake
 // API, and measures it like a broadcaster run (without the database).
 func (w *world) bareLoop(ctx context.Context, n, workers int) (sample, error) {
-	body, err := requestBody(w.rig.opts.AppMsg, "wxid_bare")
+	bodyFile, err := w.bodyFile("bare", "wxid_bare")
 	if err != nil {
-		return sample{}, err
-	}
-	bodyFile := filepath.Join(w.rig.dir, "bare-body.json")
-	if err := os.WriteFile(bodyFile, body, 0o644); err != nil {
 		return sample{}, err
 	}
 	s, err := w.measure(ctx, n, false, func(ctx context.Context) ([]*child.Process, error) {

@@ -3,8 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/broadcaster/broadcaster/internal/child"
@@ -30,12 +28,8 @@ func (w *world) riverLoop(ctx context.Context, n, workers int) (sample, error) {
 	if err := w.exec(ctx, `VACUUM (ANALYZE)`); err != nil {
 		return sample{}, fmt.Errorf("vacuum: %w", err)
 	}
-	body, err := requestBody(w.rig.opts.AppMsg, "wxid_river")
+	bodyFile, err := w.bodyFile("river", "wxid_river")
 	if err != nil {
-		return sample{}, err
-	}
-	bodyFile := filepath.Join(w.rig.dir, "river-body.json")
-	if err := os.WriteFile(bodyFile, body, 0o644); err != nil {
 		return sample{}, err
 	}
 	return w.measure(ctx, n, false, func(ctx context.Context) ([]*child.Process, error) {
